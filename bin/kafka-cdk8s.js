@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// Shim: runs the compiled CLI (npm install builds it); falls back to the
+// TypeScript sources through tsx in a development checkout.
+import { existsSync } from 'node:fs';
+
+const compiled = new URL('../build/bin/main.js', import.meta.url);
+if (existsSync(compiled)) {
+  await import(compiled.href);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(new URL('./main.ts', import.meta.url).href);
+}

@@ -1,0 +1,3 @@
+export * from './owned-keys.js';
+export * from './properties-format.js';
+export * from './server-properties.js';

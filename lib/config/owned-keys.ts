@@ -1,0 +1,26 @@
+/**
+ * Kafka keys that kafka-cdk8s sets itself, because they follow from the
+ * topology (ids, roles, listeners, volumes, quorum). A user value would break
+ * the cluster or silently disagree with the Kubernetes objects, so it is an error.
+ */
+const OWNED: Readonly<Record<string, string>> = {
+  'node.id': 'brokers[].id (or controllers.idBase)',
+  'broker.id': 'brokers[].id',
+  'process.roles': 'controllers.mode',
+  'listeners': 'listeners',
+  'advertised.listeners': 'listeners',
+  'listener.security.protocol.map': 'listeners',
+  'inter.broker.listener.name': 'listeners',
+  'controller.listener.names': 'listeners',
+  'log.dirs': 'storage',
+  'log.dir': 'storage',
+  'metadata.log.dir': 'storage',
+  'broker.rack': 'brokers[].rack or brokerGroups.<name>.rack',
+};
+const OWNED_PREFIXES: ReadonlyArray<readonly [string, string]> = [['controller.quorum.', 'controllers']];
+
+/** If `key` is owned by the tool, the spec field to use instead; else undefined. */
+export function ownedKeyReplacement(key: string): string | undefined {
+  if (Object.hasOwn(OWNED, key)) return OWNED[key];
+  return OWNED_PREFIXES.find(([prefix]) => key.startsWith(prefix))?.[1];
+}

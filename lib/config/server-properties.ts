@@ -1,0 +1,57 @@
+/**
+ * The server.properties of one node: the keys the tool owns (derived from the
+ * topology) plus the user's merged config. Deterministic: sorted keys, no
+ * timestamps, so a spec change shows in git as exactly the keys that changed.
+ */
+import type { ClusterModel, KafkaNodeModel } from '../spec/resolve.js';
+import { formatProperties } from './properties-format.js';
+
+export const INTERNAL_LISTENER = 'INTERNAL';
+export const CONTROLLER_LISTENER = 'CONTROLLER';
+/** Kafka stores data in a subdirectory, so a filesystem's lost+found never sits in a log dir. */
+export const LOG_SUBDIR = 'kafka-log';
+/** Where the rendered server.properties is mounted in every Kafka container. */
+export const CONFIG_DIR = '/etc/kafka-cdk8s';
+export const CONFIG_FILE = 'server.properties';
+
+/** The keys kafka-cdk8s derives for a node, by key. */
+export function ownedConfig(cluster: ClusterModel, node: KafkaNodeModel): Record<string, string> {
+  const isBroker = node.roles.includes('broker');
+  const isController = node.roles.includes('controller');
+  const { internal, controller } = cluster.ports;
+  const listeners: string[] = [];
+  const advertised: string[] = [];
+  if (isBroker) {
+    listeners.push(`${INTERNAL_LISTENER}://:${internal}`);
+    advertised.push(`${INTERNAL_LISTENER}://${node.host}:${internal}`);
+  }
+  if (isController) {
+    listeners.push(`${CONTROLLER_LISTENER}://:${controller}`);
+    advertised.push(`${CONTROLLER_LISTENER}://${node.host}:${controller}`);
+  }
+  const owned: Record<string, string> = {
+    'node.id': String(node.id),
+    'process.roles': node.roles.join(','),
+    'listeners': listeners.join(','),
+    'advertised.listeners': advertised.join(','),
+    'listener.security.protocol.map': `${CONTROLLER_LISTENER}:PLAINTEXT,${INTERNAL_LISTENER}:PLAINTEXT`,
+    'controller.listener.names': CONTROLLER_LISTENER,
+    'controller.quorum.voters': cluster.voters.map((v) => `${v.id}@${v.host}:${controller}`).join(','),
+    'log.dirs': node.volumes.map((v) => `${v.mountPath}/${LOG_SUBDIR}`).join(','),
+  };
+  if (isBroker) owned['inter.broker.listener.name'] = INTERNAL_LISTENER;
+  if (isBroker && node.rack !== undefined) owned['broker.rack'] = node.rack;
+  return owned;
+}
+
+/** Effective config of a node: user config with the owned keys on top. */
+export function nodeConfig(cluster: ClusterModel, node: KafkaNodeModel): Record<string, string> {
+  return { ...node.config, ...ownedConfig(cluster, node) };
+}
+
+export function renderServerProperties(cluster: ClusterModel, node: KafkaNodeModel): string {
+  return formatProperties(nodeConfig(cluster, node), [
+    `Kafka ${cluster.kafkaVersion} ${node.roles.join('+')} ${node.id} of cluster ${cluster.namespace}/${cluster.name}.`,
+    'Rendered by kafka-cdk8s from the cluster spec; edit the spec, not this file.',
+  ]);
+}

@@ -1,0 +1,5 @@
+export * from './kafka-cluster.js';
+export * from './kafka-cluster-chart.js';
+export * from './kafka-node.js';
+export * from './metadata.js';
+export { renderNodePod, type NodePod } from './node-pod.js';

@@ -1,0 +1,80 @@
+import { Construct } from 'constructs';
+import { KubeConfigMap, KubePersistentVolumeClaim, KubePod, KubeService, Quantity } from 'cdk8s-plus-27/lib/imports/k8s.js';
+import { renderServerProperties } from '../config/server-properties.js';
+import type { ClusterModel, KafkaNodeModel } from '../spec/resolve.js';
+import {
+  ANNOTATION_DELETE_CLAIM, ANNOTATION_DESIRED_HASH, CONFIG_KEY_POD, CONFIG_KEY_PROPERTIES, GITOPS_CREATE_ONLY_ANNOTATIONS,
+  nodeLabels, nodeSelectorLabels, volumeLabels,
+} from './metadata.js';
+import { renderNodePod, stableStringify } from './node-pod.js';
+
+export interface KafkaNodeProps {
+  /** The resolved cluster the node belongs to. */
+  readonly cluster: ClusterModel;
+  /** The node (a broker, a dedicated controller or a combined node). */
+  readonly node: KafkaNodeModel;
+}
+
+/**
+ * One Kafka node: its ConfigMap (server.properties, the desired Pod and their
+ * hash), its PVCs, a headless Service giving it a stable DNS name, and its Pod.
+ * Pod and PVCs carry the GitOps create-only markers; the ConfigMap and Service
+ * are applied normally, so they always show the desired state.
+ */
+export class KafkaNode extends Construct {
+  /** sha256 of the rendered server.properties and desired Pod. */
+  public readonly desiredHash: string;
+  public readonly serverProperties: string;
+
+  constructor(scope: Construct, id: string, props: KafkaNodeProps) {
+    super(scope, id);
+    const { cluster, node } = props;
+    this.serverProperties = renderServerProperties(cluster, node);
+    const pod = renderNodePod(cluster, node, this.serverProperties);
+    this.desiredHash = pod.hash;
+    const labels = nodeLabels(cluster, node);
+
+    new KubeConfigMap(this, 'Config', {
+      metadata: { name: node.name, namespace: cluster.namespace, labels, annotations: { [ANNOTATION_DESIRED_HASH]: pod.hash } },
+      data: {
+        [CONFIG_KEY_PROPERTIES]: this.serverProperties,
+        [CONFIG_KEY_POD]: `${stableStringify(pod.manifest, 2)}\n`,
+      },
+    });
+
+    for (const volume of node.volumes) {
+      new KubePersistentVolumeClaim(this, `Volume-${volume.name}`, {
+        metadata: {
+          name: volume.claimName,
+          namespace: cluster.namespace,
+          labels: volumeLabels(cluster, node, volume),
+          annotations: { ...GITOPS_CREATE_ONLY_ANNOTATIONS, [ANNOTATION_DELETE_CLAIM]: String(volume.deleteClaim) },
+        },
+        spec: {
+          accessModes: ['ReadWriteOnce'],
+          volumeMode: 'Filesystem',
+          storageClassName: volume.storageClass,
+          resources: { requests: { storage: Quantity.fromString(volume.size) } },
+        },
+      });
+    }
+
+    const ports = [
+      ...(node.roles.includes('broker') ? [{ name: 'internal', port: cluster.ports.internal }] : []),
+      ...(node.roles.includes('controller') ? [{ name: 'controller', port: cluster.ports.controller }] : []),
+    ];
+    new KubeService(this, 'Service', {
+      metadata: { name: node.name, namespace: cluster.namespace, labels },
+      spec: {
+        // Headless: the DNS name resolves straight to the Pod. Not-ready addresses are
+        // published because a starting node must reach the quorum before it is ready.
+        clusterIp: 'None',
+        publishNotReadyAddresses: true,
+        selector: nodeSelectorLabels(cluster, node),
+        ports: ports.map((p) => ({ ...p, protocol: 'TCP' })),
+      },
+    });
+
+    new KubePod(this, 'Pod', pod.props);
+  }
+}

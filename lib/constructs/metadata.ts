@@ -1,0 +1,80 @@
+/**
+ * Names, labels and annotations shared by the constructs and the controller.
+ * Everything here is part of the public contract with the cluster: changing a
+ * value orphans existing objects, so treat these as stable.
+ */
+import type { ClusterModel, KafkaNodeModel, ResolvedVolume } from '../spec/resolve.js';
+
+export const LABEL_NAME = 'app.kubernetes.io/name';
+export const LABEL_INSTANCE = 'app.kubernetes.io/instance';
+export const LABEL_COMPONENT = 'app.kubernetes.io/component';
+export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
+export const LABEL_PART_OF = 'app.kubernetes.io/part-of';
+export const LABEL_NODE_ID = 'kafka-cdk8s.io/node-id';
+export const LABEL_BROKER_GROUP = 'kafka-cdk8s.io/broker-group';
+export const LABEL_VOLUME = 'kafka-cdk8s.io/volume';
+/** On objects a GitOps tool may create but must never update or prune (broker Pods and PVCs). */
+export const LABEL_CREATE_ONLY = 'kafka-cdk8s.io/create-only';
+
+/** sha256 of a node's rendered server.properties and desired Pod; on the Pod and its ConfigMap. */
+export const ANNOTATION_DESIRED_HASH = 'kafka-cdk8s.io/desired-hash';
+/** On PVCs: whether the controller deletes the claim when its broker is removed. */
+export const ANNOTATION_DELETE_CLAIM = 'kafka-cdk8s.io/delete-claim';
+/** ConfigMap keys. */
+export const CONFIG_KEY_PROPERTIES = 'server.properties';
+export const CONFIG_KEY_POD = 'pod.json';
+
+/**
+ * Flux (kustomize-controller >= 1.1): create when missing, never update
+ * (ssa: IfNotPresent) and never prune. Argo CD: never prune or delete,
+ * and extra copies are not drift. See README "GitOps".
+ */
+export const GITOPS_CREATE_ONLY_ANNOTATIONS: Readonly<Record<string, string>> = {
+  'argocd.argoproj.io/compare-options': 'IgnoreExtraneous',
+  'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false',
+  'kustomize.toolkit.fluxcd.io/prune': 'disabled',
+  'kustomize.toolkit.fluxcd.io/ssa': 'IfNotPresent',
+};
+
+export const MANAGED_BY = 'kafka-cdk8s';
+
+export function clusterLabels(cluster: ClusterModel): Record<string, string> {
+  return {
+    [LABEL_NAME]: 'kafka',
+    [LABEL_INSTANCE]: cluster.name,
+    [LABEL_MANAGED_BY]: MANAGED_BY,
+    [LABEL_PART_OF]: MANAGED_BY,
+  };
+}
+
+/** Labels that select one pool (brokers or dedicated controllers); stable across versions. */
+export function poolSelector(cluster: ClusterModel, pool: KafkaNodeModel['pool']): Record<string, string> {
+  return { [LABEL_NAME]: 'kafka', [LABEL_INSTANCE]: cluster.name, [LABEL_COMPONENT]: pool };
+}
+
+/** Labels that select exactly one node's Pod. */
+export function nodeSelectorLabels(cluster: ClusterModel, node: KafkaNodeModel): Record<string, string> {
+  return { ...poolSelector(cluster, node.pool), [LABEL_NODE_ID]: String(node.id) };
+}
+
+export function nodeLabels(cluster: ClusterModel, node: KafkaNodeModel): Record<string, string> {
+  return {
+    ...clusterLabels(cluster),
+    ...nodeSelectorLabels(cluster, node),
+    ...(node.group ? { [LABEL_BROKER_GROUP]: node.group } : {}),
+  };
+}
+
+export function createOnlyLabels(cluster: ClusterModel, node: KafkaNodeModel): Record<string, string> {
+  return { ...nodeLabels(cluster, node), [LABEL_CREATE_ONLY]: 'true' };
+}
+
+export function volumeLabels(cluster: ClusterModel, node: KafkaNodeModel, volume: ResolvedVolume): Record<string, string> {
+  return { ...createOnlyLabels(cluster, node), [LABEL_VOLUME]: volume.name };
+}
+
+export const names = {
+  serviceAccount: (cluster: ClusterModel) => cluster.name,
+  bootstrapService: (cluster: ClusterModel) => `${cluster.name}-bootstrap`,
+  disruptionBudget: (cluster: ClusterModel, pool: KafkaNodeModel['pool']) => `${cluster.name}-${pool}s`,
+};

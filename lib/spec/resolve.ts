@@ -1,0 +1,213 @@
+/**
+ * Turns a validated spec into the resolved cluster model: every default
+ * filled, groups merged into brokers, names and ids fixed. Pure and
+ * deterministic; the constructs and the controller both render from it.
+ */
+import { createHash } from 'node:crypto';
+import type {
+  BrokerGroupSpec, BrokerSpec, KafkaConfigValue, ParsedClusterSpec, ResourcesSpec, TolerationSpec, VolumeSpec,
+} from './schema.js';
+import type { KafkaClusterSpec } from './schema.js';
+import { parseSpec } from './validate.js';
+
+export type NodeRole = 'broker' | 'controller';
+
+export interface ResolvedVolume {
+  readonly name: string;
+  readonly size: string;
+  readonly storageClass?: string;
+  readonly mountPath: string;
+  readonly deleteClaim: boolean;
+  /** PersistentVolumeClaim name: <node name>-<volume name>. */
+  readonly claimName: string;
+}
+
+export interface KafkaNodeModel {
+  readonly id: number;
+  /** Kafka process.roles; a combined-mode node has both. */
+  readonly roles: readonly NodeRole[];
+  /** Which pool the node's objects belong to: brokers (incl. combined nodes) or dedicated controllers. */
+  readonly pool: NodeRole;
+  /** Name of the Pod, its ConfigMap and its Service. */
+  readonly name: string;
+  /** Fully qualified DNS name of the node's Service. */
+  readonly host: string;
+  readonly group?: string;
+  readonly image: string;
+  readonly resources?: ResourcesSpec;
+  readonly volumes: readonly ResolvedVolume[];
+  readonly nodeSelector: Readonly<Record<string, string>>;
+  readonly affinity?: Readonly<Record<string, unknown>>;
+  readonly tolerations: readonly TolerationSpec[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly rack?: string;
+  /** User config merged cluster < group < node, as strings. Owned keys are never here. */
+  readonly config: Readonly<Record<string, string>>;
+}
+
+export interface ClusterModel {
+  readonly name: string;
+  readonly namespace: string;
+  readonly clusterId: string;
+  readonly kafkaVersion: string;
+  readonly clusterDomain: string;
+  readonly controllerMode: 'dedicated' | 'combined';
+  readonly ports: { readonly internal: number; readonly controller: number };
+  readonly rackTopologyKey?: string;
+  /** Nodes with the controller role (the KRaft voters), by id. */
+  readonly voters: readonly KafkaNodeModel[];
+  /** Nodes with the broker role, by id. */
+  readonly brokers: readonly KafkaNodeModel[];
+  /** Every node once: dedicated controllers first, then brokers, each by id. */
+  readonly nodes: readonly KafkaNodeModel[];
+}
+
+const DEFAULT_BROKER_STORAGE: readonly VolumeSpec[] = [{ name: 'data-0', size: '10Gi' }];
+const DEFAULT_CONTROLLER_STORAGE: readonly VolumeSpec[] = [{ name: 'data-0', size: '5Gi' }];
+const DEFAULT_CONTROLLER_REPLICAS = 3;
+const DEFAULT_CONTROLLER_ID_BASE = 9000;
+
+/** Validates (throwing SpecValidationError with every problem) and resolves a spec. */
+export function resolveSpec(input: KafkaClusterSpec | unknown, source?: string): ClusterModel {
+  return resolveParsed(parseSpec(input, source));
+}
+
+/** Kafka cluster ids are 16 bytes in base64url; derive them from namespace/name so they never change. */
+export function deriveClusterId(namespace: string, name: string): string {
+  const bytes = createHash('sha256').update(`kafka-cdk8s/${namespace}/${name}`).digest().subarray(0, 16);
+  bytes[0] = bytes[0]! & 0x7f; // a leading '-' or '_' confuses command-line tools
+  bytes[6] = (bytes[6]! & 0x0f) | 0x50; // RFC 4122 name-based (v5-style) version bits
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  return bytes.toString('base64url');
+}
+
+function resolveParsed(spec: ParsedClusterSpec): ClusterModel {
+  const image = spec.kafka.image ?? `apache/kafka:${spec.kafka.version}`;
+  const domain = `${spec.namespace}.svc.${spec.clusterDomain}`;
+  const groups = spec.brokerGroups ?? {};
+  const controllerMode = spec.controllers.mode;
+  const combinedIds = new Set(controllerMode === 'combined' ? combinedControllerIds(spec) : []);
+
+  const brokers = [...spec.brokers].sort((a, b) => a.id - b.id).map((broker) => {
+    const groupName = broker.group ?? (Object.hasOwn(groups, 'default') ? 'default' : undefined);
+    const group: BrokerGroupSpec = groupName ? groups[groupName]! : {};
+    const name = `${spec.name}-broker-${broker.id}`;
+    return buildNode({
+      id: broker.id,
+      roles: combinedIds.has(broker.id) ? ['broker', 'controller'] : ['broker'],
+      pool: 'broker',
+      name,
+      host: `${name}.${domain}`,
+      group: groupName,
+      image: broker.image ?? group.image ?? image,
+      layers: [group, broker],
+      clusterConfig: spec.config,
+      defaultStorage: DEFAULT_BROKER_STORAGE,
+      rack: broker.rack ?? group.rack,
+    });
+  });
+
+  const dedicated: KafkaNodeModel[] = [];
+  if (controllerMode === 'dedicated') {
+    const replicas = spec.controllers.replicas ?? DEFAULT_CONTROLLER_REPLICAS;
+    const idBase = spec.controllers.idBase ?? DEFAULT_CONTROLLER_ID_BASE;
+    for (let id = idBase; id < idBase + replicas; id++) {
+      const name = `${spec.name}-controller-${id}`;
+      dedicated.push(buildNode({
+        id,
+        roles: ['controller'],
+        pool: 'controller',
+        name,
+        host: `${name}.${domain}`,
+        image: spec.controllers.image ?? image,
+        layers: [spec.controllers],
+        clusterConfig: spec.config,
+        defaultStorage: DEFAULT_CONTROLLER_STORAGE,
+      }));
+    }
+  }
+
+  return {
+    name: spec.name,
+    namespace: spec.namespace,
+    clusterId: spec.clusterId ?? deriveClusterId(spec.namespace, spec.name),
+    kafkaVersion: spec.kafka.version,
+    clusterDomain: spec.clusterDomain,
+    controllerMode,
+    ports: { internal: spec.listeners.internal.port, controller: spec.listeners.controller.port },
+    rackTopologyKey: spec.rackAwareness?.topologyKey,
+    voters: controllerMode === 'dedicated' ? dedicated : brokers.filter((b) => b.roles.includes('controller')),
+    brokers,
+    nodes: [...dedicated, ...brokers],
+  };
+}
+
+function combinedControllerIds(spec: ParsedClusterSpec): number[] {
+  if (spec.controllers.brokerIds) return spec.controllers.brokerIds;
+  return spec.brokers.map((b) => b.id).sort((a, b) => a - b).slice(0, 3);
+}
+
+/** One layer of pod template fields: a group, a broker or the controller pool. */
+type TemplateLayer = Partial<Pick<BrokerSpec, 'resources' | 'storage' | 'nodeSelector' | 'affinity' | 'tolerations' | 'env' | 'config'>>;
+
+interface NodeInput {
+  readonly id: number;
+  readonly roles: readonly NodeRole[];
+  readonly pool: NodeRole;
+  readonly name: string;
+  readonly host: string;
+  readonly group?: string;
+  readonly image: string;
+  /** Lowest precedence first. */
+  readonly layers: readonly TemplateLayer[];
+  readonly clusterConfig?: Readonly<Record<string, KafkaConfigValue>>;
+  readonly defaultStorage: readonly VolumeSpec[];
+  readonly rack?: string;
+}
+
+function buildNode(input: NodeInput): KafkaNodeModel {
+  const last = <K extends keyof TemplateLayer>(key: K): TemplateLayer[K] =>
+    input.layers.reduce<TemplateLayer[K]>((acc, layer) => layer[key] ?? acc, undefined);
+  const merged = <K extends 'nodeSelector' | 'env'>(key: K): Record<string, string> =>
+    Object.assign({}, ...input.layers.map((layer) => layer[key] ?? {}));
+  const storage = last('storage') ?? input.defaultStorage;
+  return {
+    id: input.id,
+    roles: input.roles,
+    pool: input.pool,
+    name: input.name,
+    host: input.host,
+    group: input.group,
+    image: input.image,
+    resources: mergeResources(input.layers.map((layer) => layer.resources)),
+    volumes: storage.map((v) => ({
+      name: v.name,
+      size: v.size,
+      storageClass: v.storageClass,
+      mountPath: v.mountPath ?? `/var/lib/kafka/${v.name}`,
+      deleteClaim: v.deleteClaim ?? false,
+      claimName: `${input.name}-${v.name}`,
+    })),
+    nodeSelector: merged('nodeSelector'),
+    affinity: last('affinity'),
+    tolerations: last('tolerations') ?? [],
+    env: merged('env'),
+    rack: input.rack,
+    config: stringifyConfig(Object.assign({}, input.clusterConfig, ...input.layers.map((layer) => layer.config ?? {}))),
+  };
+}
+
+function mergeResources(layers: ReadonlyArray<ResourcesSpec | undefined>): ResourcesSpec | undefined {
+  const present = layers.filter((r): r is ResourcesSpec => r !== undefined);
+  if (present.length === 0) return undefined;
+  const requests = Object.assign({}, ...present.map((r) => r.requests ?? {}));
+  const limits = Object.assign({}, ...present.map((r) => r.limits ?? {}));
+  return {
+    ...(Object.keys(requests).length ? { requests } : {}),
+    ...(Object.keys(limits).length ? { limits } : {}),
+  };
+}
+
+function stringifyConfig(config: Record<string, KafkaConfigValue>): Record<string, string> {
+  return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, String(v)]));
+}

@@ -1,0 +1,142 @@
+/**
+ * The cluster spec: the single definition behind the TypeScript types
+ * (`KafkaClusterSpec`), runtime validation (`validateSpec`) and the published
+ * JSON Schema (`schema/kafka-cluster.schema.json`, generated from this file).
+ *
+ * Structural rules live here; rules that relate several fields (duplicate ids,
+ * unknown groups, owned keys, replication factors) live in `semantics.ts`.
+ */
+import { z } from 'zod';
+import versions from '../../versions.json' with { type: 'json' };
+
+/** The Kafka version the toolkit is tested against; the default image tag. */
+export const DEFAULT_KAFKA_VERSION: string = versions.kafka;
+
+/** RFC 1035 label: the rule for Service names, which every node gets. */
+export const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const dnsLabel = (what: string) =>
+  z.string().max(63, `${what} must be at most 63 characters`)
+    .regex(DNS_LABEL, `${what} must be a DNS label: lowercase letters, digits and '-', starting with a letter and ending with a letter or digit`);
+
+/** Kubernetes resource quantity, e.g. `10Gi`, `500m`, `1.5`, `2e3`. */
+export const QUANTITY = /^([+]?[0-9]+(\.[0-9]*)?|[+]?\.[0-9]+)(([KMGTPE]i)|[numkMGTPE]|[eE][+-]?[0-9]+)?$/;
+const quantity = (what: string) =>
+  z.string().regex(QUANTITY, `${what} must be a positive Kubernetes quantity such as '10Gi', '512Mi' or '500m'`);
+
+/** A Kafka config value as written by the user; rendered as a string. */
+const configValue = z.union([z.string(), z.number(), z.boolean()]);
+const kafkaConfig = z.record(
+  z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]*$/, 'Kafka config keys are dotted names such as log.retention.ms'),
+  configValue,
+).meta({ description: 'Kafka broker configuration as plain keys (server.properties). Merged broker over group over cluster.' });
+
+const nodeId = z.number().int('node ids must be whole numbers').min(0, 'node ids must be >= 0').max(2_147_483_647);
+
+export const volumeSchema = z.strictObject({
+  name: dnsLabel('volume name').meta({ description: 'Volume name; part of the PVC name <cluster>-broker-<id>-<name>.' }),
+  size: quantity('size').refine((v) => Number.parseFloat(v) > 0, 'size must be greater than zero').meta({ description: "Requested size, e.g. '100Gi'." }),
+  storageClass: z.string().min(1).optional().meta({ description: 'StorageClass of the PVC. @default the cluster default StorageClass' }),
+  mountPath: z.string().regex(/^\/[^\0]*$/, 'mountPath must be an absolute path').optional()
+    .meta({ description: 'Where the volume is mounted. @default /var/lib/kafka/<name>' }),
+  deleteClaim: z.boolean().optional().meta({ description: 'Delete the PVC when its broker is removed. @default false' }),
+});
+
+const resourceList = z.record(z.string(), quantity('resource quantity'));
+const resourcesSchema = z.strictObject({
+  requests: resourceList.optional(),
+  limits: resourceList.optional(),
+}).meta({ description: 'Container resources (requests / limits).' });
+
+const tolerationSchema = z.strictObject({
+  key: z.string().optional(),
+  operator: z.enum(['Exists', 'Equal']).optional(),
+  value: z.string().optional(),
+  effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
+  tolerationSeconds: z.number().int().optional(),
+});
+
+/** Fields shared by broker groups, single brokers and the controller pool. */
+const podTemplateFields = {
+  image: z.string().min(1).optional().meta({ description: 'Container image. @default apache/kafka:<kafka.version>' }),
+  resources: resourcesSchema.optional(),
+  storage: z.array(volumeSchema).min(1, 'storage needs at least one volume').optional()
+    .meta({ description: "Volumes, each a PVC listed in log.dirs. @default one 10Gi volume named 'data-0'" }),
+  nodeSelector: z.record(z.string(), z.string()).optional(),
+  affinity: z.record(z.string(), z.unknown()).optional().meta({ description: 'A Kubernetes Affinity object, used as is.' }),
+  tolerations: z.array(tolerationSchema).optional(),
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment variable names are letters, digits and _'), z.string()).optional()
+    .meta({ description: 'Extra environment variables, e.g. KAFKA_HEAP_OPTS.' }),
+  config: kafkaConfig.optional(),
+};
+
+export const brokerGroupSchema = z.strictObject({
+  ...podTemplateFields,
+  rack: z.string().min(1).optional().meta({ description: 'broker.rack for every broker of the group (a broker may override).' }),
+}).meta({ description: 'A template for brokers: resources, storage, image, scheduling and config.' });
+
+export const brokerSchema = z.strictObject({
+  id: nodeId.meta({ description: 'node.id of the broker; unique in the cluster, never reused for another broker.' }),
+  group: z.string().optional().meta({ description: "Broker group (template) to use. @default 'default' if such a group exists, else none" }),
+  rack: z.string().min(1).optional().meta({ description: 'broker.rack (rack awareness). @default the group rack' }),
+  ...podTemplateFields,
+});
+
+export const controllersSchema = z.strictObject({
+  mode: z.enum(['dedicated', 'combined']).default('dedicated')
+    .meta({ description: "'dedicated': separate controller nodes; 'combined': some brokers also act as controllers (small clusters)." }),
+  replicas: z.number().int().min(1, 'replicas must be at least 1').max(9, 'replicas must be at most 9').optional()
+    .meta({ description: 'Dedicated mode: number of controller nodes. @default 3' }),
+  idBase: nodeId.optional().meta({ description: 'Dedicated mode: node.id of the first controller; the others follow. @default 9000' }),
+  brokerIds: z.array(nodeId).min(1).optional()
+    .meta({ description: 'Combined mode: ids of the brokers that are also controllers. @default the lowest (up to 3) broker ids' }),
+  ...podTemplateFields,
+}).meta({ description: 'KRaft controller quorum.' });
+
+const portSchema = z.number().int().min(1024, 'ports must be in 1024..65535 (the image runs as a non-root user)').max(65535, 'ports must be in 1024..65535');
+export const listenersSchema = z.strictObject({
+  internal: z.strictObject({ port: portSchema.default(9092) }).default({ port: 9092 })
+    .meta({ description: 'Listener used by clients inside Kubernetes and for replication.' }),
+  controller: z.strictObject({ port: portSchema.default(9093) }).default({ port: 9093 })
+    .meta({ description: 'Listener of the KRaft controllers.' }),
+});
+
+export const kafkaClusterSpecSchema = z.strictObject({
+  name: dnsLabel('name').meta({ description: 'Cluster name; prefix of every object name.' }),
+  namespace: dnsLabel('namespace').default('default'),
+  kafka: z.strictObject({
+    version: z.string().regex(/^\d+\.\d+\.\d+$/, "version must look like '4.1.1'").default(DEFAULT_KAFKA_VERSION)
+      .meta({ description: `Kafka version. @default ${DEFAULT_KAFKA_VERSION}` }),
+    image: z.string().min(1).optional().meta({ description: 'Container image for every node. @default apache/kafka:<version>' }),
+  }).default({ version: DEFAULT_KAFKA_VERSION }),
+  clusterId: z.string().regex(/^[A-Za-z0-9_-]{22}$/, 'clusterId must be 22 base64url characters (a UUID, as printed by kafka-storage.sh random-uuid)').optional()
+    .meta({ description: 'KRaft cluster id. @default derived from namespace/name (stable, never random)' }),
+  clusterDomain: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'clusterDomain must be a DNS name').default('cluster.local'),
+  controllers: controllersSchema.default({ mode: 'dedicated' }),
+  brokerGroups: z.record(dnsLabel('group name'), brokerGroupSchema).optional(),
+  brokers: z.array(brokerSchema).min(1, 'a cluster needs at least one broker'),
+  config: kafkaConfig.optional(),
+  listeners: listenersSchema.default({ internal: { port: 9092 }, controller: { port: 9093 } }),
+  rackAwareness: z.strictObject({
+    topologyKey: z.string().min(1).default('topology.kubernetes.io/zone'),
+  }).optional().meta({ description: "Spread brokers by rack: each broker's Pod is pinned to nodes whose topologyKey label equals its rack; every broker needs a rack." }),
+}).meta({
+  title: 'KafkaClusterSpec',
+  description: 'A Kafka (KRaft) cluster for kafka-cdk8s.',
+});
+
+/** What the user writes (TS object or YAML): optional fields may be left out. */
+export type KafkaClusterSpec = z.input<typeof kafkaClusterSpecSchema>;
+/** The spec after structural validation and field defaults. */
+export type ParsedClusterSpec = z.output<typeof kafkaClusterSpecSchema>;
+export type VolumeSpec = z.output<typeof volumeSchema>;
+export type BrokerSpec = z.output<typeof brokerSchema>;
+export type BrokerGroupSpec = z.output<typeof brokerGroupSchema>;
+export type ControllersSpec = z.output<typeof controllersSchema>;
+export type KafkaConfigValue = z.output<typeof configValue>;
+export type ResourcesSpec = z.output<typeof resourcesSchema>;
+export type TolerationSpec = z.output<typeof tolerationSchema>;
+
+/** The JSON Schema for editors (YAML form), generated from the zod schema. */
+export function kafkaClusterJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(kafkaClusterSpecSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+}

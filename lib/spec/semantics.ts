@@ -1,0 +1,209 @@
+/**
+ * Rules that relate several fields of the spec. They run on the raw input,
+ * even when the structural (zod) validation failed elsewhere, so the user sees
+ * every problem at once; hence the defensive reads.
+ */
+import { ownedKeyReplacement } from '../config/owned-keys.js';
+import { DNS_LABEL } from './schema.js';
+import { formatPath, showValue, type SpecProblem } from './problems.js';
+
+type Path = ReadonlyArray<string | number>;
+type Rec = Record<string, unknown>;
+
+const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
+const rec = (v: unknown): Rec => (isRec(v) ? v : {});
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const isId = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+
+/** Kafka's own defaults for the internal topics' replication settings. */
+const KAFKA_DEFAULTS: Readonly<Record<string, number>> = {
+  'default.replication.factor': 1,
+  'offsets.topic.replication.factor': 3,
+  'transaction.state.log.replication.factor': 3,
+  'share.coordinator.state.topic.replication.factor': 3,
+  'min.insync.replicas': 1,
+  'transaction.state.log.min.isr': 2,
+};
+const REPLICATION_FACTOR_KEYS = [
+  'default.replication.factor',
+  'offsets.topic.replication.factor',
+  'transaction.state.log.replication.factor',
+  'share.coordinator.state.topic.replication.factor',
+];
+/** [min ISR key, the replication factor it must not exceed]. */
+const MIN_ISR_PAIRS: ReadonlyArray<readonly [string, string]> = [
+  ['min.insync.replicas', 'default.replication.factor'],
+  ['transaction.state.log.min.isr', 'transaction.state.log.replication.factor'],
+];
+
+/** Where each effective config value came from, so errors point at the line to fix. */
+interface Setting { readonly value: number; readonly path: Path | undefined }
+
+export function checkSemantics(input: unknown): SpecProblem[] {
+  const problems: SpecProblem[] = [];
+  const add = (path: Path, message: string) => problems.push({ path: formatPath(path), message });
+  const spec = rec(input);
+  const brokers = arr(spec.brokers);
+  const groups = rec(spec.brokerGroups);
+  const controllers = rec(spec.controllers);
+  const name = typeof spec.name === 'string' ? spec.name : undefined;
+
+  checkKafkaVersion(spec, add);
+  checkOwnedKeys(spec.config, ['config'], add);
+  checkOwnedKeys(controllers.config, ['controllers', 'config'], add);
+  for (const [g, group] of Object.entries(groups)) {
+    checkOwnedKeys(rec(group).config, ['brokerGroups', g, 'config'], add);
+    checkVolumes(rec(group).storage, ['brokerGroups', g, 'storage'], add);
+  }
+  checkVolumes(controllers.storage, ['controllers', 'storage'], add);
+
+  const firstSeen = new Map<number, number>();
+  brokers.forEach((raw, i) => {
+    const broker = rec(raw);
+    const id = broker.id;
+    if (isId(id)) {
+      const prior = firstSeen.get(id);
+      if (prior !== undefined) add(['brokers', i, 'id'], `duplicate broker id ${id} (also brokers[${prior}].id); broker ids must be unique`);
+      else firstSeen.set(id, i);
+      if (name && DNS_LABEL.test(name) && `${name}-broker-${id}`.length > 63) {
+        add(['brokers', i, 'id'], `the object name '${name}-broker-${id}' is longer than 63 characters; use a shorter cluster name`);
+      }
+    }
+    if (broker.group !== undefined && !Object.hasOwn(groups, String(broker.group))) {
+      const known = Object.keys(groups);
+      add(['brokers', i, 'group'], `unknown group ${showValue(broker.group)}; `
+        + (known.length ? `defined groups: ${known.sort().join(', ')}` : 'no brokerGroups are defined'));
+    }
+    checkOwnedKeys(broker.config, ['brokers', i, 'config'], add);
+    checkVolumes(broker.storage, ['brokers', i, 'storage'], add);
+  });
+
+  checkControllers(controllers, firstSeen, name, add);
+  checkRacks(spec, brokers, groups, add);
+  checkReplication(spec, brokers, groups, add);
+  return problems;
+}
+
+type Add = (path: Path, message: string) => void;
+
+function checkKafkaVersion(spec: Rec, add: Add): void {
+  const version = rec(spec.kafka).version;
+  if (typeof version !== 'string') return;
+  const major = Number(version.split('.')[0]);
+  if (Number.isInteger(major) && major < 4) {
+    add(['kafka', 'version'], `Kafka ${version} is not supported: kafka-cdk8s runs KRaft-only clusters of Kafka 4.x or newer`);
+  }
+}
+
+function checkOwnedKeys(config: unknown, path: Path, add: Add): void {
+  for (const key of Object.keys(rec(config))) {
+    const instead = ownedKeyReplacement(key);
+    if (instead) add([...path, key], `'${key}' is set by kafka-cdk8s and cannot be overridden; use ${instead} instead`);
+  }
+}
+
+function checkVolumes(storage: unknown, path: Path, add: Add): void {
+  const names = new Map<string, number>();
+  const mounts = new Map<string, number>();
+  arr(storage).forEach((raw, i) => {
+    const volume = rec(raw);
+    if (typeof volume.name === 'string') {
+      const prior = names.get(volume.name);
+      if (prior !== undefined) add([...path, i, 'name'], `duplicate volume name ${showValue(volume.name)} (also ${formatPath([...path, prior, 'name'])})`);
+      else names.set(volume.name, i);
+    }
+    const mount = typeof volume.mountPath === 'string' ? volume.mountPath
+      : typeof volume.name === 'string' ? `/var/lib/kafka/${volume.name}` : undefined;
+    if (mount) {
+      const prior = mounts.get(mount);
+      if (prior !== undefined) add([...path, i, 'mountPath'], `mount path ${showValue(mount)} is already used by ${formatPath([...path, prior])}`);
+      else mounts.set(mount, i);
+      if (mount === '/etc/kafka-cdk8s' || mount.startsWith('/etc/kafka-cdk8s/')) {
+        add([...path, i, 'mountPath'], `mount path ${showValue(mount)} is reserved for the rendered server.properties`);
+      }
+    }
+  });
+}
+
+function checkControllers(controllers: Rec, brokerIds: Map<number, number>, name: string | undefined, add: Add): void {
+  const mode = controllers.mode ?? 'dedicated';
+  if (mode === 'dedicated') {
+    if (controllers.brokerIds !== undefined) add(['controllers', 'brokerIds'], "brokerIds applies to mode 'combined' only; dedicated controllers use replicas and idBase");
+    const replicas = Number.isInteger(controllers.replicas) ? (controllers.replicas as number) : 3;
+    const idBase = isId(controllers.idBase) ? controllers.idBase : 9000;
+    for (let id = idBase; id < idBase + replicas; id++) {
+      const clash = brokerIds.get(id);
+      if (clash !== undefined) {
+        add(['controllers', 'idBase'], `controller id ${id} (idBase ${idBase} + ${id - idBase}) is also the id of brokers[${clash}]; node ids must be unique across brokers and controllers`);
+      }
+      if (name && DNS_LABEL.test(name) && `${name}-controller-${id}`.length > 63) {
+        add(['name'], `the object name '${name}-controller-${id}' is longer than 63 characters; use a shorter cluster name`);
+        break;
+      }
+    }
+  } else if (mode === 'combined') {
+    for (const field of ['replicas', 'idBase'] as const) {
+      if (controllers[field] !== undefined) add(['controllers', field], `${field} applies to mode 'dedicated' only; combined mode uses brokerIds`);
+    }
+    const seen = new Set<unknown>();
+    arr(controllers.brokerIds).forEach((id, i) => {
+      if (seen.has(id)) add(['controllers', 'brokerIds', i], `duplicate controller id ${showValue(id)}`);
+      seen.add(id);
+      if (isId(id) && !brokerIds.has(id)) {
+        add(['controllers', 'brokerIds', i], `broker id ${id} is not in brokers; combined-mode controllers must be brokers of this cluster`);
+      }
+    });
+  }
+}
+
+function checkRacks(spec: Rec, brokers: unknown[], groups: Rec, add: Add): void {
+  if (spec.rackAwareness === undefined) return;
+  brokers.forEach((raw, i) => {
+    const broker = rec(raw);
+    const groupRack = rec(groups[typeof broker.group === 'string' ? broker.group : 'default']).rack;
+    if (broker.rack === undefined && groupRack === undefined) {
+      add(['brokers', i, 'rack'], 'rackAwareness is on, so every broker needs a rack (set brokers[].rack or its group\'s rack)');
+    }
+  });
+}
+
+/** Replication factors and min ISR, per broker, on the merged (cluster < group < broker) config. */
+function checkReplication(spec: Rec, brokers: unknown[], groups: Rec, add: Add): void {
+  const brokerCount = brokers.length;
+  if (brokerCount === 0) return;
+  const reported = new Set<string>();
+  const report = (path: Path, message: string) => {
+    const key = `${formatPath(path)}|${message}`;
+    if (!reported.has(key)) { reported.add(key); add(path, message); }
+  };
+  for (const raw of brokers) {
+    const broker = rec(raw);
+    const groupName = typeof broker.group === 'string' ? broker.group : 'default';
+    const layers: Array<[unknown, Path]> = [
+      [spec.config, ['config']],
+      [rec(groups[groupName]).config, ['brokerGroups', groupName, 'config']],
+      [broker.config, ['brokers', brokers.indexOf(raw), 'config']],
+    ];
+    const effective = (key: string): Setting => {
+      let setting: Setting = { value: KAFKA_DEFAULTS[key]!, path: undefined };
+      for (const [config, path] of layers) {
+        const value = rec(config)[key];
+        if (value !== undefined && Number.isFinite(Number(value))) setting = { value: Number(value), path: [...path, key] };
+      }
+      return setting;
+    };
+    for (const key of REPLICATION_FACTOR_KEYS) {
+      const { value, path } = effective(key);
+      if (value <= brokerCount) continue;
+      if (path) report(path, `${key}=${value} is larger than the number of brokers (${brokerCount})`);
+      else report(['config', key], `Kafka's default ${key}=${value} is larger than the number of brokers (${brokerCount}); set it to at most ${brokerCount}`);
+    }
+    for (const [isrKey, rfKey] of MIN_ISR_PAIRS) {
+      const isr = effective(isrKey);
+      const rf = effective(rfKey);
+      if (isr.value > rf.value) {
+        report(isr.path ?? ['config', isrKey], `${isrKey}=${isr.value} is larger than ${rfKey}=${rf.value}; writes with acks=all would always fail`);
+      }
+    }
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Validation entry points: structural rules from the zod schema plus the
+ * cross-field rules, all reported together with path, value and what is allowed.
+ */
+import type { z } from 'zod';
+import { kafkaClusterSpecSchema, type KafkaClusterSpec, type ParsedClusterSpec } from './schema.js';
+import { checkSemantics } from './semantics.js';
+import { formatPath, showValue, SpecValidationError, type SpecProblem } from './problems.js';
+
+/** Every problem in `input`, structural and semantic; empty when valid. */
+export function validateSpec(input: unknown): SpecProblem[] {
+  const parsed = kafkaClusterSpecSchema.safeParse(input);
+  const structural = parsed.success ? [] : parsed.error.issues.flatMap((issue) => describeIssue(issue, input));
+  const all = [...structural, ...checkSemantics(input)];
+  const seen = new Set<string>();
+  return all.filter((p) => {
+    const key = `${p.path}\u0000${p.message}`;
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
+}
+
+/** Parses and validates a spec; throws SpecValidationError listing every problem. */
+export function parseSpec(input: KafkaClusterSpec | unknown, source?: string): ParsedClusterSpec {
+  const problems = validateSpec(input);
+  if (problems.length > 0) throw new SpecValidationError(problems, source);
+  return kafkaClusterSpecSchema.parse(input);
+}
+
+function describeIssue(issue: z.core.$ZodIssue, input: unknown): SpecProblem[] {
+  if (issue.code === 'unrecognized_keys') {
+    const allowed = allowedKeysAt(issue.path);
+    return issue.keys.map((key) => ({
+      path: formatPath([...issue.path, key]),
+      message: `unknown field${allowed ? `; allowed fields here: ${allowed.join(', ')}` : ''}`,
+    }));
+  }
+  const value = valueAt(input, issue.path);
+  const got = value === undefined ? 'it is missing' : `got ${showValue(value)}`;
+  let message = issue.message;
+  if (issue.code === 'invalid_value' && 'values' in issue) message = `must be one of ${issue.values.map((v) => showValue(v)).join(', ')}`;
+  else if (issue.code === 'invalid_type' && value === undefined) message = `is required (${issue.expected})`;
+  else if (message.startsWith('Invalid input: ')) message = message.slice('Invalid input: '.length);
+  return [{ path: formatPath(issue.path), message: value === undefined && issue.code === 'invalid_type' ? message : `${message} (${got})` }];
+}
+
+function valueAt(input: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let current: unknown = input;
+  for (const key of path) {
+    if (typeof current !== 'object' || current === null) return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
+}
+
+/** The field names the schema allows at `path`, for "unknown field" messages. */
+function allowedKeysAt(path: ReadonlyArray<PropertyKey>): string[] | undefined {
+  let schema: z.core.$ZodType | undefined = kafkaClusterSpecSchema;
+  for (const key of path) {
+    schema = schema && childSchema(unwrap(schema), key);
+  }
+  if (!schema) return undefined;
+  const def = unwrap(schema)._zod.def as { type: string; shape?: Record<string, unknown> };
+  return def.type === 'object' && def.shape ? Object.keys(def.shape) : undefined;
+}
+
+function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
+  let current = schema;
+  for (;;) {
+    const def = current._zod.def as { type: string; innerType?: z.core.$ZodType };
+    if ((def.type === 'optional' || def.type === 'default' || def.type === 'nullable' || def.type === 'prefault') && def.innerType) current = def.innerType;
+    else return current;
+  }
+}
+
+function childSchema(schema: z.core.$ZodType, key: PropertyKey): z.core.$ZodType | undefined {
+  const def = schema._zod.def as { type: string; shape?: Record<string, z.core.$ZodType>; element?: z.core.$ZodType; valueType?: z.core.$ZodType };
+  if (def.type === 'object') return def.shape?.[String(key)];
+  if (def.type === 'array') return def.element;
+  if (def.type === 'record') return def.valueType;
+  return undefined;
+}

@@ -1,0 +1,64 @@
+/**
+ * Synthesis of whole clusters to YAML text, shared by the CLI and the
+ * cdk8s app entry point. All specs are validated before anything is returned,
+ * so callers can write files only when everything is valid.
+ */
+import { App, Yaml } from 'cdk8s';
+import { KafkaClusterChart } from './constructs/kafka-cluster-chart.js';
+import { SpecValidationError, type SpecProblem } from './spec/problems.js';
+import type { SpecSource } from './spec/load.js';
+
+export interface SynthesizedCluster {
+  readonly name: string;
+  readonly namespace: string;
+  /** Output file name: <name>.k8s.yaml */
+  readonly fileName: string;
+  readonly yaml: string;
+  readonly objectCount: number;
+}
+
+/** Every problem of every spec, or thrown as one error; nothing partial. */
+export function synthClusters(sources: readonly SpecSource[]): SynthesizedCluster[] {
+  const failures: Array<{ source: string; problems: readonly SpecProblem[] }> = [];
+  const results: SynthesizedCluster[] = [];
+  for (const { spec, source } of sources) {
+    try {
+      results.push(synthCluster(spec, source));
+    } catch (err) {
+      if (err instanceof SpecValidationError) failures.push({ source, problems: err.problems });
+      else throw err;
+    }
+  }
+  const byFile = new Map<string, SynthesizedCluster>();
+  for (const r of results) {
+    const prior = byFile.get(r.fileName);
+    if (prior) throw new Error(`two specs both name a cluster '${r.name}' (namespaces ${prior.namespace} and ${r.namespace}); output file ${r.fileName} would be written twice`);
+    byFile.set(r.fileName, r);
+  }
+  if (failures.length === 1) throw new SpecValidationError(failures[0]!.problems, failures[0]!.source);
+  if (failures.length > 1) throw new MultiSpecError(failures.map((f) => new SpecValidationError(f.problems, f.source)));
+  return results;
+}
+
+export function synthCluster(spec: unknown, source?: string): SynthesizedCluster {
+  // Only synthYaml-style output is used; nothing is written to outdir.
+  const app = new App();
+  const chart = new KafkaClusterChart(app, 'kafka', { spec: spec as never, source });
+  const model = chart.cluster.model;
+  const objects = chart.toJson();
+  return {
+    name: model.name,
+    namespace: model.namespace,
+    fileName: `${model.name}.k8s.yaml`,
+    yaml: Yaml.stringify(...objects),
+    objectCount: objects.length,
+  };
+}
+
+/** Several specs were invalid; the message lists each one's problems. */
+export class MultiSpecError extends Error {
+  constructor(readonly errors: readonly SpecValidationError[]) {
+    super(errors.map((e) => e.message).join('\n'));
+    this.name = 'MultiSpecError';
+  }
+}

@@ -1,0 +1,288 @@
+/**
+ * A real multi-node KRaft cluster on 127.0.0.1 for integration tests.
+ *
+ *   const cluster = await startKafkaCluster({ controllers: 3, brokers: 3 });
+ *   try { ... cluster.bootstrapServers ... } finally { await cluster.close(); }
+ *
+ * Node ids: dedicated controllers 9000, 9001, ...; brokers 0..N-1. In combined mode the
+ * nodes 0..N-1 are broker and controller at once (`controllers` is ignored).
+ */
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import {
+  freePorts,
+  kafkaHome,
+  randomClusterId,
+  renderProperties,
+  startKafkaNode,
+  tailFile,
+  waitForPort,
+  type KafkaNodeHandle,
+} from './kafka-process.js';
+
+export const HOST = '127.0.0.1';
+export const CONTROLLER_ID_BASE = 9000;
+
+export interface KafkaClusterOptions {
+  /** Dedicated controllers (default 3). Ignored when combined. */
+  controllers?: number;
+  /** Brokers (default 3). In combined mode: the number of combined nodes. */
+  brokers?: number;
+  /** Every node is broker + controller (small clusters). */
+  combined?: boolean;
+  /** Extra/overriding server.properties for broker (and combined) nodes. */
+  brokerConfig?: Record<string, string>;
+  /** Extra/overriding server.properties for dedicated controllers. */
+  controllerConfig?: Record<string, string>;
+  clusterId?: string;
+  /** Default 90 s. */
+  readyTimeoutMs?: number;
+  /** Keep the temp dir after close() (for debugging); also when KAFKA_TEST_KEEP=1. */
+  keepDir?: boolean;
+}
+
+export type KafkaRole = 'broker' | 'controller';
+
+export interface KafkaClusterNode {
+  readonly id: number;
+  readonly roles: readonly KafkaRole[];
+  /** Client (PLAINTEXT) port; undefined for dedicated controllers. */
+  readonly port?: number;
+  /** CONTROLLER listener port; undefined for pure brokers. */
+  readonly controllerPort?: number;
+  readonly dir: string;
+  readonly propertiesFile: string;
+  readonly logFile: string;
+  /** Current process (undefined while stopped). */
+  handle?: KafkaNodeHandle;
+}
+
+export interface KafkaCluster {
+  readonly clusterId: string;
+  /** host:port of every broker, in broker-id order. */
+  readonly bootstrapServers: string[];
+  /** host:port of every controller listener (for controller-side admin calls). */
+  readonly controllerBootstrapServers: string[];
+  /** The `controller.quorum.voters` value. */
+  readonly quorumVoters: string;
+  readonly nodes: KafkaClusterNode[];
+  readonly dir: string;
+  node(id: number): KafkaClusterNode;
+  /** Broker address of node `id`. */
+  brokerAddress(id: number): string;
+  /** SIGTERM (controlled shutdown) and wait for exit. */
+  stop(id: number): Promise<void>;
+  /** SIGKILL and wait for exit. */
+  kill(id: number): Promise<void>;
+  /** Restart a stopped/killed node with the same data and ports; waits for its listener(s). */
+  start(id: number): Promise<void>;
+  /** Wait until metadata lists `count` brokers (default: all brokers that are running). */
+  waitForBrokers(count?: number, timeoutMs?: number): Promise<void>;
+  /** Kill everything and remove the temp dir. Idempotent. */
+  close(): Promise<void>;
+}
+
+const openClusters = new Set<{ closeSync(): void }>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // Runs after kafka-process' own SIGKILL hook would have (order does not matter): removes temp dirs.
+  process.on('exit', () => {
+    for (const c of openClusters) c.closeSync();
+  });
+}
+
+export async function startKafkaCluster(opts: KafkaClusterOptions = {}): Promise<KafkaCluster> {
+  const combined = opts.combined ?? false;
+  const brokerCount = opts.brokers ?? 3;
+  const controllerCount = combined ? brokerCount : (opts.controllers ?? 3);
+  const readyTimeoutMs = opts.readyTimeoutMs ?? 90_000;
+  const keepDir = opts.keepDir ?? process.env.KAFKA_TEST_KEEP === '1';
+  if (brokerCount < 1 || controllerCount < 1) throw new Error('need at least one broker and one controller');
+  kafkaHome(); // fail fast with the "run install-kafka.sh" message
+
+  const clusterId = opts.clusterId ?? randomClusterId();
+  const dir = mkdtempSync(join(tmpdir(), 'kafka-cdk8s-cluster-'));
+  const ports = await freePorts(combined ? brokerCount * 2 : brokerCount + controllerCount);
+
+  type Spec = { id: number; roles: KafkaRole[]; port?: number; controllerPort?: number };
+  const specs: Spec[] = [];
+  if (combined) {
+    for (let i = 0; i < brokerCount; i++) specs.push({ id: i, roles: ['broker', 'controller'], port: ports[2 * i], controllerPort: ports[2 * i + 1] });
+  } else {
+    for (let i = 0; i < controllerCount; i++) specs.push({ id: CONTROLLER_ID_BASE + i, roles: ['controller'], controllerPort: ports[i] });
+    for (let i = 0; i < brokerCount; i++) specs.push({ id: i, roles: ['broker'], port: ports[controllerCount + i] });
+  }
+  const quorumVoters = specs
+    .filter((s) => s.controllerPort !== undefined)
+    .map((s) => `${s.id}@${HOST}:${s.controllerPort}`)
+    .join(',');
+  const rf = String(Math.min(3, brokerCount));
+  const minIsr = String(Math.min(2, brokerCount));
+
+  const nodes: KafkaClusterNode[] = specs.map((s) => {
+    const nodeDir = join(dir, `node-${s.id}`);
+    mkdirSync(nodeDir, { recursive: true });
+    const isBroker = s.roles.includes('broker');
+    const listeners: string[] = [];
+    if (s.port !== undefined) listeners.push(`PLAINTEXT://${HOST}:${s.port}`);
+    if (s.controllerPort !== undefined) listeners.push(`CONTROLLER://${HOST}:${s.controllerPort}`);
+    const props: Record<string, string> = {
+      'process.roles': s.roles.join(','),
+      'node.id': String(s.id),
+      'controller.quorum.voters': quorumVoters,
+      'controller.listener.names': 'CONTROLLER',
+      listeners: listeners.join(','),
+      'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+      'log.dirs': join(nodeDir, 'data'),
+      // Fast failure detection / elections in tests.
+      'controller.quorum.election.backoff.max.ms': '500',
+      'broker.session.timeout.ms': '6000',
+      'broker.heartbeat.interval.ms': '1000',
+      // Keep the JVMs light.
+      'num.network.threads': '2',
+      'num.io.threads': '2',
+      'num.recovery.threads.per.data.dir': '1',
+      'background.threads': '2',
+    };
+    if (s.port !== undefined) props['advertised.listeners'] = `PLAINTEXT://${HOST}:${s.port}`;
+    if (isBroker) {
+      Object.assign(props, {
+        'inter.broker.listener.name': 'PLAINTEXT',
+        'offsets.topic.replication.factor': rf,
+        'offsets.topic.num.partitions': '3',
+        'transaction.state.log.replication.factor': rf,
+        'transaction.state.log.min.isr': minIsr,
+        'transaction.state.log.num.partitions': '3',
+        'share.coordinator.state.topic.replication.factor': rf,
+        'share.coordinator.state.topic.min.isr': minIsr,
+        'group.initial.rebalance.delay.ms': '0',
+        ...opts.brokerConfig,
+      });
+    }
+    if (s.roles.length === 1 && s.roles[0] === 'controller') Object.assign(props, opts.controllerConfig);
+    if (combined) Object.assign(props, opts.controllerConfig, opts.brokerConfig);
+    const propertiesFile = join(nodeDir, 'server.properties');
+    writeFileSync(propertiesFile, renderProperties(props));
+    return { id: s.id, roles: s.roles, port: s.port, controllerPort: s.controllerPort, dir: nodeDir, propertiesFile, logFile: join(nodeDir, 'logs', 'server.log') };
+  });
+
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const node = (id: number): KafkaClusterNode => {
+    const n = byId.get(id);
+    if (!n) throw new Error(`no node ${id} (nodes: ${[...byId.keys()].join(', ')})`);
+    return n;
+  };
+  const brokers = nodes.filter((n) => n.roles.includes('broker'));
+  const bootstrapServers = brokers.map((n) => `${HOST}:${n.port}`);
+  const controllerBootstrapServers = nodes.filter((n) => n.controllerPort !== undefined).map((n) => `${HOST}:${n.controllerPort}`);
+
+  let closed = false;
+  const closeSync = (): void => {
+    if (closed) return;
+    closed = true;
+    for (const n of nodes) {
+      if (n.handle?.running) {
+        try {
+          process.kill(n.handle.pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+    }
+    if (!keepDir) rmSync(dir, { recursive: true, force: true });
+  };
+  const registration = { closeSync };
+  openClusters.add(registration);
+  installExitHook();
+
+  const launch = async (n: KafkaClusterNode, format: boolean): Promise<void> => {
+    n.handle = await startKafkaNode({
+      propertiesFile: n.propertiesFile,
+      logDir: join(n.dir, 'logs'),
+      clusterId: format ? clusterId : undefined,
+      name: `${n.roles.join('+')}-${n.id}`,
+    });
+  };
+  const waitListening = async (n: KafkaClusterNode, timeoutMs: number): Promise<void> => {
+    const h = n.handle!;
+    try {
+      if (n.controllerPort !== undefined) await waitForPort(HOST, n.controllerPort, timeoutMs, h.exited);
+      if (n.port !== undefined) await waitForPort(HOST, n.port, timeoutMs, h.exited);
+    } catch (e) {
+      throw new Error(`node ${n.id}: ${(e as Error).message}\n--- ${n.logFile} (tail) ---\n${tailFile(n.logFile)}\n--- stdout ---\n${tailFile(h.stdoutFile)}`);
+    }
+  };
+
+  const waitForBrokers = async (count?: number, timeoutMs = readyTimeoutMs): Promise<void> => {
+    const want = count ?? brokers.filter((b) => b.handle?.running).length;
+    const live = brokers.filter((b) => b.handle?.running).map((b) => `${HOST}:${b.port}`);
+    const kafka = new Kafka({ clientId: 'kafka-cluster-ready', brokers: live.length ? live : bootstrapServers, logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    for (;;) {
+      const admin = kafka.admin();
+      try {
+        await admin.connect();
+        const c = await admin.describeCluster();
+        last = `brokers ${c.brokers.map((b) => b.nodeId).join(',')}, controller ${c.controller}`;
+        if (c.brokers.length === want && c.controller !== null && c.controller >= 0) return;
+      } catch (e) {
+        last = (e as Error).message;
+      } finally {
+        await admin.disconnect().catch(() => undefined);
+      }
+      if (Date.now() > deadline) throw new Error(`cluster not ready after ${timeoutMs} ms: want ${want} brokers; last: ${last}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  };
+
+  const cluster: KafkaCluster = {
+    clusterId,
+    bootstrapServers,
+    controllerBootstrapServers,
+    quorumVoters,
+    nodes,
+    dir,
+    node,
+    brokerAddress(id) {
+      const n = node(id);
+      if (n.port === undefined) throw new Error(`node ${id} is not a broker`);
+      return `${HOST}:${n.port}`;
+    },
+    async stop(id) {
+      await node(id).handle?.stop();
+    },
+    async kill(id) {
+      await node(id).handle?.kill();
+    },
+    async start(id) {
+      const n = node(id);
+      if (n.handle?.running) throw new Error(`node ${id} is already running (pid ${n.handle.pid})`);
+      await launch(n, false);
+      await waitListening(n, readyTimeoutMs);
+    },
+    waitForBrokers,
+    async close() {
+      if (closed) return;
+      await Promise.all(nodes.map((n) => n.handle?.kill()));
+      closeSync();
+      openClusters.delete(registration);
+    },
+  };
+
+  try {
+    // Format sequentially? Each format is a JVM (~1 s); do it in parallel with the launches.
+    await Promise.all(nodes.map((n) => launch(n, true)));
+    await Promise.all(nodes.map((n) => waitListening(n, readyTimeoutMs)));
+    await waitForBrokers(brokerCount);
+  } catch (e) {
+    await cluster.close();
+    throw e;
+  }
+  return cluster;
+}
