@@ -3,7 +3,8 @@
  * cdk8s app entry point. All specs are validated before anything is returned,
  * so callers can write files only when everything is valid.
  */
-import { App, Yaml } from 'cdk8s';
+import { App } from 'cdk8s';
+import { toYamlDocuments } from './output/yaml.js';
 import { KafkaClusterChart } from './constructs/kafka-cluster-chart.js';
 import { SpecValidationError, type SpecProblem } from './spec/problems.js';
 import type { SpecSource } from './spec/load.js';
@@ -50,7 +51,7 @@ export function synthCluster(spec: unknown, source?: string): SynthesizedCluster
     name: model.name,
     namespace: model.namespace,
     fileName: `${model.name}.k8s.yaml`,
-    yaml: Yaml.stringify(...objects),
+    yaml: toYamlDocuments(objects),
     objectCount: objects.length,
   };
 }

@@ -6,7 +6,7 @@ import {
   ANNOTATION_DELETE_CLAIM, ANNOTATION_DESIRED_HASH, CONFIG_KEY_POD, CONFIG_KEY_PROPERTIES, GITOPS_CREATE_ONLY_ANNOTATIONS,
   nodeLabels, nodeSelectorLabels, volumeLabels,
 } from './metadata.js';
-import { renderNodePod, stableStringify } from './node-pod.js';
+import { renderNodePod } from './node-pod.js';
 
 export interface KafkaNodeProps {
   /** The resolved cluster the node belongs to. */
@@ -38,7 +38,8 @@ export class KafkaNode extends Construct {
       metadata: { name: node.name, namespace: cluster.namespace, labels, annotations: { [ANNOTATION_DESIRED_HASH]: pod.hash } },
       data: {
         [CONFIG_KEY_PROPERTIES]: this.serverProperties,
-        [CONFIG_KEY_POD]: `${stableStringify(pod.manifest, 2)}\n`,
+        // Compact: the same Pod is readable right beside it in the output.
+        [CONFIG_KEY_POD]: JSON.stringify(pod.manifest),
       },
     });
 

@@ -34,18 +34,21 @@ export interface NodePod {
   readonly props: KubePodProps;
   /** The Pod as Kubernetes JSON (sorted keys), as stored in the ConfigMap. */
   readonly manifest: Record<string, unknown>;
-  /** sha256 over server.properties and the Pod without the hash itself. */
+  /** sha256 over server.properties and the Pod (without the hash itself). */
   readonly hash: string;
 }
 
 export function renderNodePod(cluster: ClusterModel, node: KafkaNodeModel, serverProperties: string): NodePod {
-  const unhashed = podProps(cluster, node, {});
-  const hash = sha256(stableStringify({ [CONFIG_KEY_PROPERTIES]: serverProperties, pod: KubePod.manifest(unhashed) }));
-  const props = podProps(cluster, node, { [ANNOTATION_DESIRED_HASH]: hash });
-  return { props, manifest: sortKeys(KubePod.manifest(props)) as Record<string, unknown>, hash };
+  const props = podProps(cluster, node);
+  const manifest = sortKeys(KubePod.manifest(props)) as { metadata: { annotations: Record<string, string> } };
+  const hash = sha256(`${serverProperties}\n${JSON.stringify(manifest)}`);
+  // Add the hash to both copies without rendering twice; keys stay sorted.
+  props.metadata!.annotations![ANNOTATION_DESIRED_HASH] = hash;
+  manifest.metadata.annotations = sortKeys({ ...manifest.metadata.annotations, [ANNOTATION_DESIRED_HASH]: hash }) as Record<string, string>;
+  return { props, manifest, hash };
 }
 
-function podProps(cluster: ClusterModel, node: KafkaNodeModel, extraAnnotations: Record<string, string>): KubePodProps {
+function podProps(cluster: ClusterModel, node: KafkaNodeModel): KubePodProps {
   const isBroker = node.roles.includes('broker');
   const probePort = isBroker ? cluster.ports.internal : cluster.ports.controller;
   const ports = [
@@ -61,7 +64,7 @@ function podProps(cluster: ClusterModel, node: KafkaNodeModel, extraAnnotations:
       name: node.name,
       namespace: cluster.namespace,
       labels: createOnlyLabels(cluster, node),
-      annotations: { ...GITOPS_CREATE_ONLY_ANNOTATIONS, ...extraAnnotations },
+      annotations: { ...GITOPS_CREATE_ONLY_ANNOTATIONS },
     },
     spec: {
       serviceAccountName: names.serviceAccount(cluster),
@@ -145,8 +148,4 @@ export function sortKeys(value: unknown): unknown {
     return out;
   }
   return value;
-}
-
-export function stableStringify(value: unknown, indent?: number): string {
-  return JSON.stringify(sortKeys(value), null, indent);
 }

@@ -21,7 +21,7 @@ const dnsLabel = (what: string) =>
 /** Kubernetes resource quantity, e.g. `10Gi`, `500m`, `1.5`, `2e3`. */
 export const QUANTITY = /^([+]?[0-9]+(\.[0-9]*)?|[+]?\.[0-9]+)(([KMGTPE]i)|[numkMGTPE]|[eE][+-]?[0-9]+)?$/;
 const quantity = (what: string) =>
-  z.string().regex(QUANTITY, `${what} must be a positive Kubernetes quantity such as '10Gi', '512Mi' or '500m'`);
+  z.string().regex(QUANTITY, { message: `${what} must be a positive Kubernetes quantity such as '10Gi', '512Mi' or '500m'`, abort: true });
 
 /** A Kafka config value as written by the user; rendered as a string. */
 const configValue = z.union([z.string(), z.number(), z.boolean()]);

@@ -5,11 +5,20 @@
 // every field the model does not know (a typo, or a field newer than the client). The
 // test bed exists to have the real server judge our output, so the objects are sent
 // as they are, with fieldValidation=Strict (unknown or duplicate fields are errors).
-// Authentication and TLS still come from the @kubernetes/client-node KubeConfig.
+// Authentication and TLS come from a KubeClientConfig (e.g. a client-node KubeConfig).
 import https from 'node:https';
 import http from 'node:http';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
+
+/**
+ * What these helpers need of a cluster connection. A @kubernetes/client-node KubeConfig
+ * satisfies it; so does KubeApiServer.client (which works on Node 20, where
+ * client-node 2.x cannot be loaded: its undici 8 needs Node >= 22.19).
+ */
+export interface KubeClientConfig {
+  getCurrentCluster(): { server: string } | null;
+  applyToHTTPSOptions(opts: https.RequestOptions): Promise<void>;
+}
 
 export interface ManifestObject {
   apiVersion: string;
@@ -75,7 +84,7 @@ export interface KubeResponse {
 
 /** One HTTP request to the cluster of kubeConfig's current context. Never throws on HTTP status. */
 export async function kubeRequest(
-  kubeConfig: KubeConfig,
+  kubeConfig: KubeClientConfig,
   method: string,
   path: string,
   body?: unknown,
@@ -117,6 +126,65 @@ export async function kubeRequest(
   });
 }
 
+export interface KubeWatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: any;
+}
+
+/**
+ * Streams a watch (`GET path?watch=1&...`), calling onEvent per event. `done` resolves
+ * when the server ends the stream (timeout) or stop() is called, and rejects on a
+ * connection error or a non-200 answer. Restarting is the caller's business.
+ */
+export async function kubeWatch(
+  kubeConfig: KubeClientConfig,
+  path: string,
+  query: Record<string, string>,
+  onEvent: (e: KubeWatchEvent) => void,
+): Promise<{ stop(): void; done: Promise<void> }> {
+  const cluster = kubeConfig.getCurrentCluster();
+  if (!cluster) throw new Error('kubeConfig has no current cluster');
+  const url = new URL(path, cluster.server);
+  for (const [k, v] of Object.entries({ ...query, watch: '1' })) url.searchParams.set(k, v);
+  const opts: https.RequestOptions = { method: 'GET', headers: { Accept: 'application/json' } };
+  await kubeConfig.applyToHTTPSOptions(opts);
+  const mod = url.protocol === 'http:' ? http : https;
+  let req: http.ClientRequest | undefined;
+  let stopped = false;
+  const done = new Promise<void>((resolve, reject) => {
+    req = mod.request(url, opts, (res) => {
+      if (res.statusCode !== 200) {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString('utf8')));
+        res.on('end', () => reject(new Error(`watch ${url.pathname}: ${res.statusCode} ${text}`)));
+        return;
+      }
+      let buf = '';
+      res.on('data', (c: Buffer) => {
+        buf += c.toString('utf8');
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl).trim();
+          buf = buf.slice(nl + 1);
+          if (line) onEvent(JSON.parse(line) as KubeWatchEvent);
+        }
+      });
+      res.on('end', () => resolve());
+      res.on('error', (e) => (stopped ? resolve() : reject(e)));
+      res.on('aborted', () => resolve());
+    });
+    req.on('error', (e) => (stopped ? resolve() : reject(e)));
+    req.end();
+  });
+  return {
+    stop() {
+      stopped = true;
+      req?.destroy();
+    },
+    done,
+  };
+}
+
 interface ResourceInfo {
   name: string;
   namespaced: boolean;
@@ -125,7 +193,7 @@ interface ResourceInfo {
 /** Finds the REST resource of apiVersion+kind by discovery, cached per KubeConfig. */
 class Discovery {
   private cache = new Map<string, Map<string, ResourceInfo>>();
-  constructor(private readonly kc: KubeConfig) {}
+  constructor(private readonly kc: KubeClientConfig) {}
 
   async resource(apiVersion: string, kind: string, waitMs = 0): Promise<ResourceInfo> {
     const deadline = Date.now() + waitMs;
@@ -158,8 +226,8 @@ class Discovery {
   }
 }
 
-const discoveries = new WeakMap<KubeConfig, Discovery>();
-function discoveryFor(kc: KubeConfig): Discovery {
+const discoveries = new WeakMap<KubeClientConfig, Discovery>();
+function discoveryFor(kc: KubeClientConfig): Discovery {
   let d = discoveries.get(kc);
   if (!d) discoveries.set(kc, (d = new Discovery(kc)));
   return d;
@@ -167,7 +235,7 @@ function discoveryFor(kc: KubeConfig): Discovery {
 
 /** REST path of an object (collection path when name is omitted). */
 export async function objectPath(
-  kubeConfig: KubeConfig,
+  kubeConfig: KubeClientConfig,
   obj: { apiVersion: string; kind: string; metadata?: { name?: string; namespace?: string } },
   opts: { defaultNamespace?: string; discoveryWaitMs?: number } = {},
 ): Promise<{ path: string; namespace?: string }> {
@@ -234,7 +302,7 @@ function applyRank(o: ManifestObject): number {
  * message; objects before it stay applied.
  */
 export async function applyManifests(
-  kubeConfig: KubeConfig,
+  kubeConfig: KubeClientConfig,
   objects: object[] | string,
   options: ApplyOptions = {},
 ): Promise<ApplyResult[]> {
@@ -296,7 +364,7 @@ export async function applyManifests(
 }
 
 /** Waits until every named CRD has condition Established=True (and NamesAccepted). */
-export async function waitForCrdsEstablished(kubeConfig: KubeConfig, names: string[], timeoutMs = 30_000): Promise<void> {
+export async function waitForCrdsEstablished(kubeConfig: KubeClientConfig, names: string[], timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const pending = new Set(names);
   let last = '';
@@ -320,7 +388,7 @@ export async function waitForCrdsEstablished(kubeConfig: KubeConfig, names: stri
  * are not cleaned up by the server the way a real cluster does.
  */
 export async function deleteManifests(
-  kubeConfig: KubeConfig,
+  kubeConfig: KubeClientConfig,
   objects: object[] | string,
   options: { defaultNamespace?: string; gracePeriodSeconds?: number } = {},
 ): Promise<DeleteResult[]> {

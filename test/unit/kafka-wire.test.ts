@@ -1,0 +1,254 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { KafkaProtocolError, kafkaErrorInfo, throwIfError } from '../../lib/controller/adapters/kafka/errors.js';
+import { DescribeQuorum, IncrementalAlterConfigs, encodeBody } from '../../lib/controller/adapters/kafka/requests.js';
+import { FrameDecoder, Reader, Writer, encodeRequest, frame, writeRequestHeader } from '../../lib/controller/adapters/kafka/wire.js';
+
+const hex = (b: Buffer): string => b.toString('hex');
+const w = (): Writer => new Writer(1); // tiny initial size exercises growth
+const rd = (h: string): Reader => new Reader(Buffer.from(h.replace(/\s+/g, ''), 'hex'));
+
+describe('unsigned varint', () => {
+  const vectors: [number, string][] = [
+    [0, '00'],
+    [1, '01'],
+    [127, '7f'],
+    [128, '8001'],
+    [300, 'ac02'],
+    [16383, 'ff7f'],
+    [16384, '808001'],
+    [2 ** 31, '8080808008'],
+    [2 ** 32 - 1, 'ffffffff0f'],
+  ];
+  for (const [n, h] of vectors) {
+    it(`${n} <-> ${h}`, () => {
+      assert.equal(hex(w().uvarint(n).toBuffer()), h);
+      const r = rd(h);
+      assert.equal(r.uvarint(), n);
+      assert.equal(r.remaining, 0);
+    });
+  }
+  it('rejects negatives, fractions, > 32 bits and over-long input', () => {
+    assert.throws(() => w().uvarint(-1), RangeError);
+    assert.throws(() => w().uvarint(1.5), RangeError);
+    assert.throws(() => w().uvarint(2 ** 32), RangeError);
+    assert.throws(() => rd('ffffffffff01').uvarint(), /longer than 5 bytes/);
+    assert.throws(() => rd('80').uvarint(), /truncated/);
+  });
+});
+
+describe('signed (zigzag) varint', () => {
+  const vectors: [number, string][] = [
+    [0, '00'],
+    [-1, '01'],
+    [1, '02'],
+    [-2, '03'],
+    [63, '7e'],
+    [-64, '7f'],
+    [64, '8001'],
+    [2147483647, 'feffffff0f'],
+    [-2147483648, 'ffffffff0f'],
+  ];
+  for (const [n, h] of vectors) {
+    it(`${n} <-> ${h}`, () => {
+      assert.equal(hex(w().varint(n).toBuffer()), h);
+      assert.equal(rd(h).varint(), n);
+    });
+  }
+});
+
+describe('strings', () => {
+  it('classic STRING / NULLABLE_STRING (int16 length, -1 = null)', () => {
+    assert.equal(hex(w().string('abc').toBuffer()), '0003616263');
+    assert.equal(hex(w().string('').toBuffer()), '0000');
+    assert.equal(hex(w().string(null).toBuffer()), 'ffff');
+    assert.equal(rd('0003616263').string(), 'abc');
+    assert.equal(rd('ffff').string(), null);
+  });
+  it('COMPACT_STRING / COMPACT_NULLABLE_STRING (uvarint length+1, 0 = null)', () => {
+    assert.equal(hex(w().compactString('abc').toBuffer()), '04616263');
+    assert.equal(hex(w().compactString('').toBuffer()), '01');
+    assert.equal(hex(w().compactString(null).toBuffer()), '00');
+    assert.equal(rd('04616263').compactString(), 'abc');
+    assert.equal(rd('01').compactString(), '');
+    assert.equal(rd('00').compactString(), null);
+  });
+  it('UTF-8 lengths are byte lengths', () => {
+    assert.equal(hex(w().compactString('é').toBuffer()), '03c3a9');
+    assert.equal(rd('03c3a9').compactString(), 'é');
+  });
+  it('a 127-byte compact string needs a two-byte length', () => {
+    const b = w().compactString('x'.repeat(127)).toBuffer();
+    assert.equal(hex(b.subarray(0, 2)), '8001');
+    assert.equal(new Reader(b).compactString(), 'x'.repeat(127));
+  });
+  it('strNN rejects null', () => {
+    assert.throws(() => rd('00').strNN(true, 'ResourceName'), /unexpected null ResourceName/);
+  });
+});
+
+describe('arrays', () => {
+  it('classic (int32 length, -1 = null) and compact (uvarint length+1, 0 = null)', () => {
+    assert.equal(hex(w().array([1, 2], false, (x, v) => x.int8(v)).toBuffer()), '000000020102');
+    assert.equal(hex(w().array(null, false, () => undefined).toBuffer()), 'ffffffff');
+    assert.equal(hex(w().array([1, 2], true, (x, v) => x.int8(v)).toBuffer()), '030102');
+    assert.equal(hex(w().array([], true, () => undefined).toBuffer()), '01');
+    assert.equal(hex(w().array(null, true, () => undefined).toBuffer()), '00');
+    assert.deepEqual(rd('030102').array(true, (r) => r.int8()), [1, 2]);
+    assert.equal(rd('00').arrayLength(true), null);
+    assert.equal(rd('ffffffff').arrayLength(false), null);
+  });
+});
+
+describe('tagged fields', () => {
+  it('empty section is a single zero byte', () => {
+    assert.equal(hex(w().taggedFields().toBuffer()), '00');
+  });
+  it('writes count, then tag/size/bytes in ascending tag order', () => {
+    const fields = new Map<number, Uint8Array>([
+      [5, Uint8Array.from([0xaa, 0xbb])],
+      [0, Uint8Array.from([0x01])],
+    ]);
+    assert.equal(hex(w().taggedFields(fields).toBuffer()), '02' + '000101' + '0502aabb');
+  });
+  it('reads unknown tags without interpreting them', () => {
+    const r = rd('02 000101 0502aabb 7f');
+    const t = r.taggedFields();
+    assert.deepEqual([...t.keys()], [0, 5]);
+    assert.equal(hex(t.get(5)!), 'aabb');
+    assert.equal(r.int8(), 0x7f);
+  });
+});
+
+describe('fixed-width and uuid', () => {
+  it('int16/int32/int64/uint16/bool are big-endian', () => {
+    const b = w().int16(-2).int32(0x01020304).int64(-1n).uint16(65535).bool(true).toBuffer();
+    assert.equal(hex(b), 'fffe' + '01020304' + 'ffffffffffffffff' + 'ffff' + '01');
+    const r = new Reader(b);
+    assert.equal(r.int16(), -2);
+    assert.equal(r.int32(), 0x01020304);
+    assert.equal(r.int64(), -1n);
+    assert.equal(r.uint16(), 65535);
+    assert.equal(r.bool(), true);
+  });
+  it('uuid round-trips in Kafka base64url form', () => {
+    const id = 'AAECAwQFBgcICQoLDA0ODw'; // bytes 00..0f
+    const b = w().uuid(id).toBuffer();
+    assert.equal(hex(b), '000102030405060708090a0b0c0d0e0f');
+    assert.equal(new Reader(b).uuid(), id);
+  });
+});
+
+describe('headers and framing', () => {
+  it('request header v1 (classic) and v2 (+ tagged fields); client id always int16-length', () => {
+    const h = { apiKey: 44, apiVersion: 1, correlationId: 7, clientId: 'c' };
+    const v1 = w();
+    writeRequestHeader(v1, h, false);
+    assert.equal(hex(v1.toBuffer()), '002c' + '0001' + '00000007' + '000163');
+    const v2 = w();
+    writeRequestHeader(v2, h, true);
+    assert.equal(hex(v2.toBuffer()), '002c' + '0001' + '00000007' + '000163' + '00');
+  });
+  it('frame() prefixes the int32 size; FrameDecoder reassembles split and merged chunks', () => {
+    const a = frame(Buffer.from('0102', 'hex'));
+    const b = frame(Buffer.from('030405', 'hex'));
+    assert.equal(hex(a), '000000020102');
+    const d = new FrameDecoder();
+    const all = Buffer.concat([a, b]);
+    assert.deepEqual(d.push(all.subarray(0, 3)), []);
+    const got = [...d.push(all.subarray(3, 7)), ...d.push(all.subarray(7))].map(hex);
+    assert.deepEqual(got, ['0102', '030405']);
+    assert.throws(() => new FrameDecoder().push(Buffer.from('ffffffff', 'hex')), /bad frame size/);
+  });
+});
+
+describe('IncrementalAlterConfigs encoding', () => {
+  const req = {
+    resources: [{ type: 'BROKER' as const, name: '', configs: [{ name: 'x', op: 'SET' as const, value: 'y' }, { name: 'z', op: 'DELETE' as const }] }],
+    validateOnly: false,
+  };
+  it('v1 (flexible): compact arrays/strings, tagged fields per struct', () => {
+    const expected =
+      '02' + // 1 resource
+      '04' + // ResourceType BROKER
+      '01' + // ResourceName "" (compact)
+      '03' + // 2 configs
+      '0278' + '00' + '0279' + '00' + // x SET y, tags
+      '027a' + '01' + '00' + '00' + // z DELETE null, tags
+      '00' + // resource tags
+      '00' + // ValidateOnly false
+      '00'; // top-level tags
+    assert.equal(hex(encodeBody(IncrementalAlterConfigs, req, 1)), expected);
+  });
+  it('v0 (classic): int32 arrays, int16 strings', () => {
+    const expected = '00000001' + '04' + '0000' + '00000002' + '000178' + '00' + '000179' + '00017a' + '01' + 'ffff' + '00';
+    assert.equal(hex(encodeBody(IncrementalAlterConfigs, req, 0)), expected);
+  });
+  it('SET without a value is refused before anything is sent', () => {
+    assert.throws(() => encodeBody(IncrementalAlterConfigs, { resources: [{ type: 'BROKER', name: '1', configs: [{ name: 'a', op: 'SET' }] }], validateOnly: false }, 1), /needs a value/);
+  });
+  it('full request = header v2 + body', () => {
+    const b = encodeRequest(IncrementalAlterConfigs, 1, 9, 'c', req);
+    assert.equal(hex(b.subarray(0, 12)), '002c' + '0001' + '00000009' + '000163' + '00');
+  });
+});
+
+describe('DescribeQuorum', () => {
+  it('encodes the request for __cluster_metadata-0', () => {
+    const b = encodeBody(DescribeQuorum, { topics: [{ topicName: '__cluster_metadata', partitions: [0] }] }, 2);
+    assert.equal(hex(b), '02' + '13' + Buffer.from('__cluster_metadata').toString('hex') + '02' + '00000000' + '00' + '00' + '00');
+  });
+  it('decodes a hand-built v2 response', () => {
+    const x = new Writer();
+    x.int16(0).compactString(null); // ErrorCode, ErrorMessage
+    x.array([0], true, (t) => {
+      t.compactString('__cluster_metadata');
+      t.array([0], true, (p) => {
+        p.int32(0).int16(0).compactString(null).int32(9001).int32(3).int64(120n);
+        p.array([9001, 9000], true, (v, id) => v.int32(id).uuid('AAECAwQFBgcICQoLDA0ODw').int64(id === 9001 ? 120n : 118n).int64(-1n).int64(1000n).taggedFields());
+        p.array([0], true, (o, id) => o.int32(id).uuid('AAAAAAAAAAAAAAAAAAAAAA').int64(119n).int64(5n).int64(6n).taggedFields());
+        p.taggedFields();
+      });
+      t.taggedFields();
+    });
+    x.array([9001], true, (n, id) => {
+      n.int32(id);
+      n.array([0], true, (l) => l.compactString('CONTROLLER').compactString('127.0.0.1').uint16(9093).taggedFields());
+      n.taggedFields();
+    });
+    x.taggedFields();
+    const r = new Reader(x.toBuffer());
+    const res = DescribeQuorum.decode(r, 2);
+    assert.equal(r.remaining, 0);
+    const p = res.topics[0]!.partitions[0]!;
+    assert.equal(p.leaderId, 9001);
+    assert.equal(p.leaderEpoch, 3);
+    assert.equal(p.highWatermark, 120);
+    assert.deepEqual(
+      p.currentVoters.map((v) => [v.replicaId, v.logEndOffset]),
+      [
+        [9001, 120],
+        [9000, 118],
+      ],
+    );
+    assert.equal(p.observers[0]!.lastFetchTimestamp, 5);
+    assert.deepEqual(res.nodes, [{ nodeId: 9001, listeners: [{ name: 'CONTROLLER', host: '127.0.0.1', port: 9093 }] }]);
+  });
+});
+
+describe('errors', () => {
+  it('maps codes to names and retriability', () => {
+    assert.deepEqual(kafkaErrorInfo(40), { name: 'INVALID_CONFIG', retriable: false });
+    assert.equal(kafkaErrorInfo(41).name, 'NOT_CONTROLLER');
+    assert.equal(kafkaErrorInfo(41).retriable, true);
+    assert.equal(kafkaErrorInfo(-1).name, 'UNKNOWN_SERVER_ERROR');
+    assert.equal(kafkaErrorInfo(9999).name, 'UNKNOWN_ERROR_9999');
+  });
+  it('throwIfError raises a KafkaProtocolError carrying code, type and server message', () => {
+    assert.doesNotThrow(() => throwIfError(0, null));
+    assert.throws(
+      () => throwIfError(40, 'bad value', 'IncrementalAlterConfigs BROKER "1"'),
+      (e: unknown) => e instanceof KafkaProtocolError && e.code === 40 && e.type === 'INVALID_CONFIG' && e.serverMessage === 'bad value' && /BROKER "1": INVALID_CONFIG \(40\): bad value/.test(e.message),
+    );
+  });
+});
