@@ -86,9 +86,13 @@ describe('kafkajs against the pinned Kafka', () => {
     const retention = entries.get('log.retention.ms')!;
     assert.equal(retention.readOnly, false); // cluster-wide dynamic
     assert.equal(retention.configSource, SOURCE('DEFAULT_CONFIG'));
-    // the ms key is unset; its value comes from the log.retention.hours default (7 days)
-    assert.equal(retention.configValue, String(7 * 24 * 3600 * 1000));
-    assert.ok(retention.configSynonyms.some((s) => s.configName === 'log.retention.hours' && s.configSource === SOURCE('DEFAULT_CONFIG')));
+    // The ms key has no default of its own (null); the effective value comes from its synonym
+    // log.retention.hours=168, listed among the synonyms.
+    assert.equal(retention.configValue, null);
+    assert.ok(
+      retention.configSynonyms.some((s) => s.configName === 'log.retention.hours' && s.configValue === '168' && s.configSource === SOURCE('DEFAULT_CONFIG')),
+      JSON.stringify(retention.configSynonyms),
+    );
     assert.equal(entries.get('log.cleaner.threads')!.readOnly, false);
   });
 
@@ -220,17 +224,17 @@ describe('our own requests (lib/controller/adapters/kafka)', () => {
   });
 
   it('IncrementalAlterConfigs on "" sets a cluster-wide default, read back as DYNAMIC_DEFAULT_BROKER_CONFIG', async () => {
-    await ours.alterBrokerConfigsIncremental('', [{ name: 'log.cleaner.threads', op: 'SET', value: '4' }]);
+    await ours.alterBrokerConfigsIncremental('', [{ name: 'log.cleaner.backoff.ms', op: 'SET', value: '20000' }]);
     const def = await eventually('cluster default', async () => {
-      const e = (await ours.describeBrokerConfigs('', { names: ['log.cleaner.threads'] }))[0];
-      return e?.value === '4' ? e : undefined;
+      const e = (await ours.describeBrokerConfigs('', { names: ['log.cleaner.backoff.ms'] }))[0];
+      return e?.value === '20000' ? e : undefined;
     });
     assert.equal(def.source, 'DYNAMIC_DEFAULT_BROKER_CONFIG');
     // Every broker now sees it, with the default as the winning synonym.
     for (const id of [0, 1, 2]) {
       const e = await eventually(`broker ${id} sees the default`, async () => {
-        const x = (await ours.describeBrokerConfigs(id, { names: ['log.cleaner.threads'] }))[0];
-        return x?.value === '4' ? x : undefined;
+        const x = (await ours.describeBrokerConfigs(id, { names: ['log.cleaner.backoff.ms'] }))[0];
+        return x?.value === '20000' ? x : undefined;
       });
       assert.equal(e.source, 'DYNAMIC_DEFAULT_BROKER_CONFIG');
       assert.deepEqual(
@@ -244,30 +248,30 @@ describe('our own requests (lib/controller/adapters/kafka)', () => {
   });
 
   it('IncrementalAlterConfigs per broker: SET overrides the default on one broker only, DELETE reverts', async () => {
-    await ours.alterBrokerConfigsIncremental(1, [{ name: 'log.cleaner.threads', op: 'SET', value: '2' }]);
+    await ours.alterBrokerConfigsIncremental(1, [{ name: 'log.cleaner.backoff.ms', op: 'SET', value: '30000' }]);
     const b1 = await eventually('broker 1 override', async () => {
-      const x = (await ours.describeBrokerConfigs(1, { names: ['log.cleaner.threads'] }))[0];
-      return x?.value === '2' ? x : undefined;
+      const x = (await ours.describeBrokerConfigs(1, { names: ['log.cleaner.backoff.ms'] }))[0];
+      return x?.value === '30000' ? x : undefined;
     });
     assert.equal(b1.source, 'DYNAMIC_BROKER_CONFIG');
     assert.deepEqual(
       b1.synonyms.map((s) => [s.source, s.value]),
       [
-        ['DYNAMIC_BROKER_CONFIG', '2'],
-        ['DYNAMIC_DEFAULT_BROKER_CONFIG', '4'],
-        ['DEFAULT_CONFIG', '1'],
+        ['DYNAMIC_BROKER_CONFIG', '30000'],
+        ['DYNAMIC_DEFAULT_BROKER_CONFIG', '20000'],
+        ['DEFAULT_CONFIG', '15000'],
       ],
     );
-    assert.equal((await ours.describeBrokerConfigs(0, { names: ['log.cleaner.threads'] }))[0]!.value, '4');
-    await ours.alterBrokerConfigsIncremental(1, [{ name: 'log.cleaner.threads', op: 'DELETE' }]);
+    assert.equal((await ours.describeBrokerConfigs(0, { names: ['log.cleaner.backoff.ms'] }))[0]!.value, '20000');
+    await ours.alterBrokerConfigsIncremental(1, [{ name: 'log.cleaner.backoff.ms', op: 'DELETE' }]);
     await eventually('broker 1 back to default', async () => {
-      const x = (await ours.describeBrokerConfigs(1, { names: ['log.cleaner.threads'] }))[0];
-      return x?.value === '4' && x.source === 'DYNAMIC_DEFAULT_BROKER_CONFIG' ? true : undefined;
+      const x = (await ours.describeBrokerConfigs(1, { names: ['log.cleaner.backoff.ms'] }))[0];
+      return x?.value === '20000' && x.source === 'DYNAMIC_DEFAULT_BROKER_CONFIG' ? true : undefined;
     });
-    await ours.alterBrokerConfigsIncremental('', [{ name: 'log.cleaner.threads', op: 'DELETE' }]);
+    await ours.alterBrokerConfigsIncremental('', [{ name: 'log.cleaner.backoff.ms', op: 'DELETE' }]);
     await eventually('cluster default removed', async () => {
-      const x = (await ours.describeBrokerConfigs(2, { names: ['log.cleaner.threads'] }))[0];
-      return x?.source === 'DEFAULT_CONFIG' && x.value === '1' ? true : undefined;
+      const x = (await ours.describeBrokerConfigs(2, { names: ['log.cleaner.backoff.ms'] }))[0];
+      return x?.source === 'DEFAULT_CONFIG' && x.value === '15000' ? true : undefined;
     });
   });
 
@@ -283,14 +287,14 @@ describe('our own requests (lib/controller/adapters/kafka)', () => {
   it('errors map to named KafkaProtocolErrors (bad value, read-only key, validateOnly changes nothing)', async () => {
     await assert.rejects(
       ours.alterBrokerConfigsIncremental(0, [{ name: 'log.cleaner.threads', op: 'SET', value: 'abc' }]),
-      (e: unknown) => e instanceof KafkaProtocolError && e.type === 'INVALID_CONFIG' && e.code === 40 && /BROKER "0"/.test(e.message),
+      (e: unknown) => e instanceof KafkaProtocolError && e.type === 'INVALID_REQUEST' && e.code === 42 && /BROKER "0"/.test(e.message) && /Not a number/.test(e.serverMessage ?? ''),
     );
     await assert.rejects(ours.alterBrokerConfigsIncremental(0, [{ name: 'log.dirs', op: 'SET', value: '/nope' }]), (e: unknown) => {
       assert.ok(e instanceof KafkaProtocolError, String(e));
       assert.ok(['INVALID_CONFIG', 'INVALID_REQUEST'].includes(e.type), e.message);
       return true;
     });
-    await ours.alterBrokerConfigsIncremental(0, [{ name: 'log.cleaner.threads', op: 'SET', value: '3' }], { validateOnly: true });
+    await ours.alterBrokerConfigsIncremental(0, [{ name: 'log.cleaner.threads', op: 'SET', value: '2' }], { validateOnly: true });
     assert.equal((await ours.describeBrokerConfigs(0, { names: ['log.cleaner.threads'] }))[0]!.source, 'DEFAULT_CONFIG');
     await assert.rejects(ours.describeBrokerConfigs(7), (e: unknown) => e instanceof KafkaProtocolError && e.type === 'BROKER_NOT_AVAILABLE');
   });

@@ -298,7 +298,8 @@ function applyRank(o: ManifestObject): number {
 /**
  * Server-side applies the objects (force, fieldValidation=Strict), creating CRDs first
  * (waiting until Established) and Namespaces next. Returns one result per object, in
- * apply order. Throws a KubeApplyError naming the first failing object and the server's
+ * apply order: 'created' (did not exist), 'unchanged' (same resourceVersion, or nothing
+ * but resourceVersion/managedFields differs), else 'configured'. Throws a KubeApplyError naming the first failing object and the server's
  * message; objects before it stay applied.
  */
 export async function applyManifests(
@@ -351,11 +352,7 @@ export async function applyManifests(
     }
     const after = res.body as ManifestObject;
     const action: ApplyAction =
-      before.statusCode === 404
-        ? 'created'
-        : before.body?.metadata?.resourceVersion === after.metadata?.resourceVersion
-          ? 'unchanged'
-          : 'configured';
+      before.statusCode === 404 ? 'created' : sameContent(before.body, after) ? 'unchanged' : 'configured';
     results.push({ apiVersion: obj.apiVersion, kind: obj.kind, namespace, name: obj.metadata.name, action, object: after });
     if (obj.kind === 'CustomResourceDefinition') crds.push(obj.metadata.name);
   }
@@ -418,6 +415,30 @@ export async function deleteManifests(
     else throw new KubeApplyError(`delete ${describe(ref)}: ${serverMessage(res)}`, res.statusCode, ref, res.body);
   }
   return results;
+}
+
+/**
+ * Same resourceVersion, or equal apart from resourceVersion and managedFields. The second
+ * part matters because some no-op applies still write: an object whose apply set no
+ * tracked field (e.g. a Namespace with only a name) gets a `before-first-apply`
+ * managedFields entry on its next apply, and a PersistentVolumeClaim is rewritten once
+ * on its first re-apply (Kubernetes 1.37) with no visible change.
+ */
+function sameContent(before: any, after: any): boolean {
+  if (before?.metadata?.resourceVersion === after?.metadata?.resourceVersion) return true;
+  const strip = (o: any): any => {
+    const { resourceVersion: _rv, managedFields: _mf, ...metadata } = o?.metadata ?? {};
+    return { ...o, metadata };
+  };
+  return canonical(strip(before)) === canonical(strip(after));
+}
+
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : x,
+  );
 }
 
 function sleep(ms: number): Promise<void> {
