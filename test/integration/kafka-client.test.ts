@@ -86,13 +86,14 @@ describe('kafkajs against the pinned Kafka', () => {
     const retention = entries.get('log.retention.ms')!;
     assert.equal(retention.readOnly, false); // cluster-wide dynamic
     assert.equal(retention.configSource, SOURCE('DEFAULT_CONFIG'));
-    // The ms key has no default of its own (null); the effective value comes from its synonym
-    // log.retention.hours=168, listed among the synonyms.
+    // The ms key has no default of its own (value null, no synonyms); the effective retention
+    // comes from log.retention.hours=168.
     assert.equal(retention.configValue, null);
-    assert.ok(
-      retention.configSynonyms.some((s) => s.configName === 'log.retention.hours' && s.configValue === '168' && s.configSource === SOURCE('DEFAULT_CONFIG')),
-      JSON.stringify(retention.configSynonyms),
-    );
+    const hours = await admin.describeConfigs({ includeSynonyms: true, resources: [{ type: ConfigResourceTypes.BROKER, name: '1', configNames: ['log.retention.hours'] }] });
+    const h = hours.resources[0]!.configEntries[0]!;
+    assert.equal(h.configValue, '168');
+    assert.equal(h.configSource, SOURCE('DEFAULT_CONFIG'));
+    assert.equal(h.readOnly, true); // only log.retention.ms is dynamic; the hours/minutes keys need a restart
     assert.equal(entries.get('log.cleaner.threads')!.readOnly, false);
   });
 
@@ -330,16 +331,30 @@ describe('our own requests (lib/controller/adapters/kafka)', () => {
       q.observers.map((o) => o.id).sort(),
       [0, 1, 2],
     );
-    // v2: voter endpoints (static quorum: directory ids are zero / listeners may be absent).
-    assert.ok(Array.isArray(q.nodes));
-    // The same request straight to a controller's CONTROLLER listener.
-    const conn = await KafkaConnection.open(cluster.controllerBootstrapServers[0]!);
-    try {
-      const res = await conn.send(DescribeQuorum, { topics: [{ topicName: '__cluster_metadata', partitions: [0] }] });
-      assert.equal(res.errorCode, 0);
-      assert.equal(res.topics[0]!.partitions[0]!.leaderId, q.leaderId);
-    } finally {
-      conn.close();
+    // v2 lists every voter's CONTROLLER endpoint.
+    assert.deepEqual(
+      q.nodes.map((n) => n.nodeId).sort(),
+      [9000, 9001, 9002],
+    );
+    const leaderEndpoint = q.nodes.find((n) => n.nodeId === q.leaderId)!.listeners.find((l) => l.name === 'CONTROLLER')!;
+    assert.ok(cluster.controllerBootstrapServers.includes(`${leaderEndpoint.host}:${leaderEndpoint.port}`));
+    // Straight to the controllers: the leader answers, the others say NOT_LEADER_OR_FOLLOWER.
+    for (const addr of cluster.controllerBootstrapServers) {
+      const conn = await KafkaConnection.open(addr);
+      try {
+        const res = await conn.send(DescribeQuorum, { topics: [{ topicName: '__cluster_metadata', partitions: [0] }] });
+        assert.equal(res.errorCode, 0);
+        const p = res.topics[0]!.partitions[0]!;
+        if (addr === `${leaderEndpoint.host}:${leaderEndpoint.port}`) {
+          assert.equal(p.errorCode, 0);
+          assert.equal(p.leaderId, q.leaderId);
+          assert.equal(p.currentVoters.length, 3);
+        } else {
+          assert.equal(p.errorCode, 6, `${addr}: ${JSON.stringify(p)}`); // NOT_LEADER_OR_FOLLOWER
+        }
+      } finally {
+        conn.close();
+      }
     }
   });
 

@@ -10,7 +10,7 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import kafkajs from 'kafkajs';
 import {
   freePorts,
   kafkaHome,
@@ -148,6 +148,9 @@ export async function startKafkaCluster(opts: KafkaClusterOptions = {}): Promise
       'num.io.threads': '2',
       'num.recovery.threads.per.data.dir': '1',
       'background.threads': '2',
+      // The log cleaner allocates its whole dedupe buffer (default 128 MiB) on every restart,
+      // e.g. when log.cleaner.threads changes dynamically: too much for a 384 MiB heap.
+      'log.cleaner.dedupe.buffer.size': String(16 * 1024 * 1024),
     };
     if (s.port !== undefined) props['advertised.listeners'] = `PLAINTEXT://${HOST}:${s.port}`;
     if (isBroker) {
@@ -221,7 +224,7 @@ export async function startKafkaCluster(opts: KafkaClusterOptions = {}): Promise
   const waitForBrokers = async (count?: number, timeoutMs = readyTimeoutMs): Promise<void> => {
     const want = count ?? brokers.filter((b) => b.handle?.running).length;
     const live = brokers.filter((b) => b.handle?.running).map((b) => `${HOST}:${b.port}`);
-    const kafka = new Kafka({ clientId: 'kafka-cluster-ready', brokers: live.length ? live : bootstrapServers, logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+    const kafka = new kafkajs.Kafka({ clientId: 'kafka-cluster-ready', brokers: live.length ? live : bootstrapServers, logLevel: kafkajs.logLevel.NOTHING, retry: { retries: 0 } });
     const deadline = Date.now() + timeoutMs;
     let last = '';
     for (;;) {
@@ -276,7 +279,7 @@ export async function startKafkaCluster(opts: KafkaClusterOptions = {}): Promise
   };
 
   try {
-    // Format sequentially? Each format is a JVM (~1 s); do it in parallel with the launches.
+    // Each node: format (a short JVM) then start; all nodes in parallel.
     await Promise.all(nodes.map((n) => launch(n, true)));
     await Promise.all(nodes.map((n) => waitListening(n, readyTimeoutMs)));
     await waitForBrokers(brokerCount);

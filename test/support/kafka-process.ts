@@ -32,6 +32,20 @@ export const DEFAULT_KAFKA_JVM_OPTS: readonly string[] = [
   '-XX:+ExitOnOutOfMemoryError',
   '-Djava.awt.headless=true',
 ];
+/**
+ * Class-data-sharing archive of the Kafka classes, written by install-kafka.sh (a dynamic
+ * AppCDS archive recorded while a node starts). Used when present: cuts JVM start CPU.
+ */
+export function cdsArchive(home: string): string | undefined {
+  const f = join(home, 'kafka.jsa');
+  return existsSync(f) ? f : undefined;
+}
+
+function cdsOpts(home: string): string[] {
+  const f = cdsArchive(home);
+  return f && process.env.KAFKA_CDK8S_NO_CDS !== '1' ? [`-XX:SharedArchiveFile=${f}`, '-Xlog:cds=off', '-Xlog:cds+dynamic=off'] : [];
+}
+
 /** JVM flags for the short-lived storage tool. */
 export const TOOL_JVM_OPTS: readonly string[] = ['-Xms32m', '-Xmx128m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Xshare:auto'];
 
@@ -90,6 +104,7 @@ export async function formatStorage(opts: FormatStorageOptions): Promise<void> {
   const home = opts.home ?? kafkaHome();
   const args = [
     ...TOOL_JVM_OPTS,
+    ...cdsOpts(home),
     `-Dlog4j2.configurationFile=${LOG4J2_CONFIG}`,
     `-Dkafka.logs.dir=${opts.logDir ?? dirname(opts.propertiesFile)}`,
     '-cp',
@@ -211,6 +226,7 @@ export async function startKafkaNode(opts: StartKafkaNodeOptions): Promise<Kafka
   const stdoutFile = join(opts.logDir, 'stdout.log');
   const args = [
     ...(opts.jvmOpts ?? DEFAULT_KAFKA_JVM_OPTS),
+    ...cdsOpts(home),
     `-Dlog4j2.configurationFile=${LOG4J2_CONFIG}`,
     `-Dkafka.logs.dir=${opts.logDir}`,
     ...(opts.extraJvmOpts ?? []),

@@ -8,7 +8,8 @@
  *     onto loopback (see LoopbackMap, the one place where addresses and data
  *     dirs are translated), formats storage with the cluster id from the
  *     container env (--ignore-formatted, as the container script does) and
- *     starts Kafka. JVM options come from the test bed, not the Pod's env.
+ *     starts Kafka. JVM options come from the test bed (small heaps), not the
+ *     Pod's env; so the log cleaner's dedupe buffer is shrunk to fit them.
  *  3. Status: phase Running, podIP 127.0.0.1, Ready when the Pod's tcpSocket
  *     readiness probe port accepts connections; a crashed process is
  *     restarted (restartPolicy Always) and counted in restartCount.
@@ -25,6 +26,8 @@ import { freePorts, startKafkaNode, waitForPort, type KafkaNodeHandle } from './
 
 export const RUNNER_NODE_NAME = 'kafka-cdk8s-pod-runner';
 const MANAGED_SELECTOR = 'app.kubernetes.io/managed-by=kafka-cdk8s';
+/** Kafka's default 128 MiB dedupe buffer, reallocated on each cleaner reconfiguration, overflows a test-sized heap. */
+const SMALL_HEAP_DEDUPE_BUFFER = 16 * 1024 * 1024;
 
 /**
  * Where Pod addresses and volumes live on this machine. Every (host, port)
@@ -256,7 +259,10 @@ export class PodRunner {
 
     const startedAt = new Date().toISOString();
     await this.patchStatus(base, pod, { ready: false, startedAt, restarts: state.restarts });
-    const node = await startKafkaNode({ propertiesFile, logDir: join(podDir, 'logs'), clusterId, name: `${namespace}/${name}` });
+    const node = await startKafkaNode({
+      propertiesFile, logDir: join(podDir, 'logs'), clusterId, name: `${namespace}/${name}`,
+      overrides: props['log.cleaner.dedupe.buffer.size'] ? {} : { 'log.cleaner.dedupe.buffer.size': String(SMALL_HEAP_DEDUPE_BUFFER) },
+    });
     state.node = node;
     if (localProbe !== undefined) {
       try {
