@@ -4,8 +4,8 @@
  *   const kube = await startKubeApiServer();
  *   try { await applyManifests(kube.client, yaml); ... } finally { await kube.close(); }
  *
- * kube.client works on any Node version; kube.kubeConfig is a @kubernetes/client-node
- * KubeConfig, which needs Node >= 22.19 for client-node 2.x (its undici 8 dependency).
+ * kube.client is a minimal connection for kube-apply.ts; kube.kubeConfig is a
+ * @kubernetes/client-node KubeConfig for the same context.
  *
  * Binaries come from `bash test/bed/install-kube.sh` (versions from versions.json, in
  * ${KAFKA_CDK8S_CACHE:-~/.cache/kafka-cdk8s}); override with KAFKA_CDK8S_KUBE_APISERVER /
@@ -42,8 +42,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import https from 'node:https';
-import zlib from 'node:zlib';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { applyManifests, kubeRequest, kubeWatch, type KubeClientConfig } from './kube-apply.js';
 
@@ -76,8 +75,8 @@ export interface KubeApiServer {
   /** A kubeconfig file (context `kafka-cdk8s-test`, namespace default) in the temp dir. */
   readonly kubeconfigPath: string;
   /**
-   * A client-node KubeConfig for the same context (loaded from kubeconfigPath). Throws
-   * when @kubernetes/client-node cannot be loaded: 2.x needs Node >= 22.19 (undici 8).
+   * A client-node KubeConfig for the same context (loaded from kubeconfigPath). client-node
+   * is pinned to 1.x: 2.x needs Node >= 22.19 (undici 8), and we support Node 20.
    */
   readonly kubeConfig: KubeConfig;
   /** Minimal connection (server, CA, token) for kube-apply.ts; works on any Node version. */
@@ -342,7 +341,6 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
       await applyManifests(client, text, { fieldManager: 'kafka-cdk8s-test-bed', crdTimeoutMs: Math.max(5_000, deadline - Date.now()) });
     }
 
-    const clientNode = await loadClientNode();
     let loadedKubeConfig: KubeConfig | undefined;
     return {
       url,
@@ -351,14 +349,8 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
       caData,
       kubeconfigPath,
       get kubeConfig(): KubeConfig {
-        if (!clientNode.mod) {
-          throw new Error(
-            `@kubernetes/client-node cannot be loaded on Node ${process.version} (${clientNode.error}); ` +
-              'client-node 2.x needs Node >= 22.19. Use kube.client with test/support/kube-apply.ts, or run on Node 24.',
-          );
-        }
         if (!loadedKubeConfig) {
-          loadedKubeConfig = new clientNode.mod.KubeConfig();
+          loadedKubeConfig = new KubeConfig();
           loadedKubeConfig.loadFromFile(kubeconfigPath);
         }
         return loadedKubeConfig;
@@ -381,23 +373,6 @@ async function distinctFreePorts(n: number): Promise<number[]> {
   const out = new Set<number>();
   while (out.size < n) out.add(await freePort());
   return [...out];
-}
-
-type ClientNode = typeof import('@kubernetes/client-node');
-let clientNodePromise: Promise<{ mod?: ClientNode; error?: string }> | undefined;
-/** Loads @kubernetes/client-node lazily: it cannot be loaded on Node < 22.19. */
-function loadClientNode(): Promise<{ mod?: ClientNode; error?: string }> {
-  // client-node 2.x pulls in undici 8, whose module init uses zlib.createZstdDecompress
-  // (Node >= 22.15) and crashes the process (an uncaught error, not only a rejected
-  // import) where it is missing. So do not even try there.
-  if (typeof (zlib as { createZstdDecompress?: unknown }).createZstdDecompress !== 'function') {
-    return Promise.resolve({ error: 'zlib has no zstd support, which its undici 8 dependency needs' });
-  }
-  clientNodePromise ??= import('@kubernetes/client-node').then(
-    (mod) => ({ mod }),
-    (e: unknown) => ({ error: e instanceof Error ? e.message : String(e) }),
-  );
-  return clientNodePromise;
 }
 
 /** Server URL + CA + bearer token, in the shape kube-apply.ts needs. */
