@@ -3,7 +3,13 @@
  * Properties.load(InputStream), i.e. ISO-8859-1 with backslash escapes, so
  * anything outside printable ASCII is written as \uXXXX.
  */
+/** Text that needs no escaping, the common case: printable ASCII, no leading space, no separators in keys. */
+const SAFE_VALUE = /^(?:[\x21-\x5b\x5d-\x7e][\x20-\x5b\x5d-\x7e]*)?$/;
+const SAFE_KEY = /^[\x22-\x7e]*$/;
+const KEY_SPECIALS = /[\\=:#!]/;
+
 function escape(text: string, isKey: boolean): string {
+  if (isKey ? SAFE_KEY.test(text) && !KEY_SPECIALS.test(text) : SAFE_VALUE.test(text)) return text;
   let out = '';
   for (let i = 0; i < text.length; i++) {
     const ch = text[i]!;

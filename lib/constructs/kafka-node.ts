@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
-import { KubeConfigMap, KubePersistentVolumeClaim, KubePod, KubeService, Quantity } from 'cdk8s-plus-27/lib/imports/k8s.js';
+import { ApiObject } from 'cdk8s';
+import { KubeConfigMap, KubePersistentVolumeClaim, KubeService, Quantity } from 'cdk8s-plus-27/lib/imports/k8s.js';
 import { renderServerProperties } from '../config/server-properties.js';
 import type { ClusterModel, KafkaNodeModel } from '../spec/resolve.js';
 import {
@@ -76,6 +77,8 @@ export class KafkaNode extends Construct {
       },
     });
 
-    new KubePod(this, 'Pod', pod.props);
+    // The manifest was rendered through the L1 KubePod already (for the hash and the
+    // ConfigMap copy); emitting it as is avoids converting every Pod twice.
+    new ApiObject(this, 'Pod', pod.manifest as never);
   }
 }

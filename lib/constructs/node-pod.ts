@@ -32,7 +32,7 @@ const START_SCRIPT = [
 export interface NodePod {
   /** Props for the L1 KubePod, hash annotation included. */
   readonly props: KubePodProps;
-  /** The Pod as Kubernetes JSON (sorted keys), as stored in the ConfigMap. */
+  /** The Pod as Kubernetes JSON, as stored in the ConfigMap. */
   readonly manifest: Record<string, unknown>;
   /** sha256 over server.properties and the Pod (without the hash itself). */
   readonly hash: string;
@@ -40,11 +40,12 @@ export interface NodePod {
 
 export function renderNodePod(cluster: ClusterModel, node: KafkaNodeModel, serverProperties: string): NodePod {
   const props = podProps(cluster, node);
-  const manifest = sortKeys(KubePod.manifest(props)) as { metadata: { annotations: Record<string, string> } };
+  // Key order is deterministic (insertion order of deterministic code), so no sorting is needed here.
+  const manifest = KubePod.manifest(props) as { metadata: { annotations: Record<string, string> } };
   const hash = sha256(`${serverProperties}\n${JSON.stringify(manifest)}`);
-  // Add the hash to both copies without rendering twice; keys stay sorted.
+  // Add the hash to both copies without rendering twice.
   props.metadata!.annotations![ANNOTATION_DESIRED_HASH] = hash;
-  manifest.metadata.annotations = sortKeys({ ...manifest.metadata.annotations, [ANNOTATION_DESIRED_HASH]: hash }) as Record<string, string>;
+  manifest.metadata.annotations[ANNOTATION_DESIRED_HASH] = hash;
   return { props, manifest, hash };
 }
 
@@ -134,18 +135,4 @@ function withRackAffinity(cluster: ClusterModel, node: KafkaNodeModel): Affinity
 
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
-}
-
-/** Deep copy with object keys sorted, so JSON text and hashes are deterministic. */
-export function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) {
-      const v = (value as Record<string, unknown>)[key];
-      if (v !== undefined) out[key] = sortKeys(v);
-    }
-    return out;
-  }
-  return value;
 }

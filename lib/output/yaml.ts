@@ -19,8 +19,17 @@ const PRINTABLE_LINES = /^[\x20-\x7e\n]*$/;
 /** Characters JSON leaves raw that YAML treats as line breaks or non-printable. */
 const UNSAFE_IN_QUOTES = /[\u007f-\u009f\u2028\u2029\ufeff]/g;
 
+/** Memo of isPlain: keys and label values repeat thousands of times in a large cluster. */
+const plainCache = new Map<string, boolean>();
+const PLAIN_CACHE_LIMIT = 50_000;
+
 function isPlain(text: string): boolean {
-  return PLAIN.test(text) && !SPECIAL.test(text) && !/:(?: |$)/.test(text);
+  let plain = plainCache.get(text);
+  if (plain === undefined) {
+    plain = PLAIN.test(text) && !SPECIAL.test(text) && !/:(?: |$)/.test(text);
+    if (plainCache.size < PLAIN_CACHE_LIMIT && text.length < 200) plainCache.set(text, plain);
+  }
+  return plain;
 }
 
 function quoted(text: string): string {
@@ -64,20 +73,12 @@ function emit(value: unknown, indent: string, out: string[]): void {
 
 /** One "key: value" or "- value" entry; nested maps and lists go on the following lines. */
 function emitEntry(head: string, value: unknown, childIndent: string, out: string[], inList: boolean): void {
-  if (Array.isArray(value)) {
-    if (value.length === 0) { out.push(`${head} []`); return; }
+  const collection = Array.isArray(value) || isMap(value);
+  if (collection) {
+    const empty = Array.isArray(value) ? value.length === 0 : Object.keys(value).every((k) => value[k] === undefined);
+    if (empty) { out.push(`${head} ${Array.isArray(value) ? '[]' : '{}'}`); return; }
     if (inList) {
-      // "- - a": the nested list starts on the same line as its parent dash.
-      const nested: string[] = [];
-      emit(value, childIndent, nested);
-      out.push(`${head} ${nested[0]!.slice(childIndent.length)}`, ...nested.slice(1));
-    } else {
-      out.push(head);
-      emit(value, childIndent, out);
-    }
-  } else if (isMap(value)) {
-    if (Object.keys(value).every((k) => value[k] === undefined)) { out.push(`${head} {}`); return; }
-    if (inList) {
+      // "- - a" / "- key: v": the nested collection starts on the line of its parent dash.
       const nested: string[] = [];
       emit(value, childIndent, nested);
       out.push(`${head} ${nested[0]!.slice(childIndent.length)}`, ...nested.slice(1));
