@@ -3,6 +3,8 @@
  * cdk8s app entry point. All specs are validated before anything is returned,
  * so callers can write files only when everything is valid.
  */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App } from 'cdk8s';
 import { toYamlDocuments } from './output/yaml.js';
 import { KafkaClusterChart } from './constructs/kafka-cluster-chart.js';
@@ -54,6 +56,21 @@ export function synthCluster(spec: unknown, source?: string): SynthesizedCluster
     yaml: toYamlDocuments(objects),
     objectCount: objects.length,
   };
+}
+
+/**
+ * Writes each cluster to <outdir>/<name>.k8s.yaml, atomically (temp file, then
+ * rename), so a reader or a crash never sees half a file. Returns the paths.
+ */
+export function writeClusters(clusters: readonly SynthesizedCluster[], outdir: string): string[] {
+  mkdirSync(outdir, { recursive: true });
+  return clusters.map((cluster) => {
+    const target = join(outdir, cluster.fileName);
+    const temp = `${target}.tmp-${process.pid}`;
+    writeFileSync(temp, cluster.yaml);
+    renameSync(temp, target);
+    return target;
+  });
 }
 
 /** Several specs were invalid; the message lists each one's problems. */

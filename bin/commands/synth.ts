@@ -1,7 +1,5 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command } from 'commander';
-import { synthClusters } from '../../lib/synth.js';
+import { synthClusters, writeClusters } from '../../lib/synth.js';
 import { loadSpecFiles, specFileOption } from './spec-files.js';
 
 interface SynthOptions { readonly file: string[]; readonly output: string; readonly stdout?: boolean }
@@ -19,14 +17,9 @@ export function synthCommand(): Command {
         process.stdout.write(clusters.map((c) => c.yaml).join('---\n'));
         return;
       }
-      mkdirSync(opts.output, { recursive: true });
-      for (const cluster of clusters) {
-        // Write then rename, so a reader (or a crash) never sees half a file.
-        const target = join(opts.output, cluster.fileName);
-        const temp = `${target}.tmp-${process.pid}`;
-        writeFileSync(temp, cluster.yaml);
-        renameSync(temp, target);
+      writeClusters(clusters, opts.output).forEach((target, i) => {
+        const cluster = clusters[i]!;
         process.stderr.write(`wrote ${target} (${cluster.objectCount} objects, cluster ${cluster.namespace}/${cluster.name})\n`);
-      }
+      });
     });
 }

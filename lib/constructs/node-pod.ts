@@ -15,6 +15,8 @@ import {
 /** uid/gid of the user in the official apache/kafka image. */
 const KAFKA_UID = 1000;
 const CONFIG_VOLUME = 'server-config';
+/** Container env var holding the KRaft cluster id that storage is formatted with. */
+export const CLUSTER_ID_ENV = 'KAFKA_CDK8S_CLUSTER_ID';
 /** Generous, so a broker finishes its controlled shutdown (leadership moves away) before SIGKILL. */
 const TERMINATION_GRACE_SECONDS = 180;
 
@@ -25,28 +27,23 @@ const TERMINATION_GRACE_SECONDS = 180;
  */
 const START_SCRIPT = [
   'set -e',
-  `/opt/kafka/bin/kafka-storage.sh format --cluster-id "$KAFKA_CDK8S_CLUSTER_ID" --config ${CONFIG_DIR}/${CONFIG_FILE} --ignore-formatted`,
+  `/opt/kafka/bin/kafka-storage.sh format --cluster-id "$${CLUSTER_ID_ENV}" --config ${CONFIG_DIR}/${CONFIG_FILE} --ignore-formatted`,
   `exec /opt/kafka/bin/kafka-server-start.sh ${CONFIG_DIR}/${CONFIG_FILE}`,
 ].join('\n');
 
 export interface NodePod {
-  /** Props for the L1 KubePod, hash annotation included. */
-  readonly props: KubePodProps;
-  /** The Pod as Kubernetes JSON, as stored in the ConfigMap. */
+  /** The Pod as Kubernetes JSON (rendered by the L1 KubePod), as emitted and stored in the ConfigMap. */
   readonly manifest: Record<string, unknown>;
   /** sha256 over server.properties and the Pod (without the hash itself). */
   readonly hash: string;
 }
 
 export function renderNodePod(cluster: ClusterModel, node: KafkaNodeModel, serverProperties: string): NodePod {
-  const props = podProps(cluster, node);
   // Key order is deterministic (insertion order of deterministic code), so no sorting is needed here.
-  const manifest = KubePod.manifest(props) as { metadata: { annotations: Record<string, string> } };
+  const manifest = KubePod.manifest(podProps(cluster, node)) as { metadata: { annotations: Record<string, string> } };
   const hash = sha256(`${serverProperties}\n${JSON.stringify(manifest)}`);
-  // Add the hash to both copies without rendering twice.
-  props.metadata!.annotations![ANNOTATION_DESIRED_HASH] = hash;
   manifest.metadata.annotations[ANNOTATION_DESIRED_HASH] = hash;
-  return { props, manifest, hash };
+  return { manifest, hash };
 }
 
 function podProps(cluster: ClusterModel, node: KafkaNodeModel): KubePodProps {
@@ -57,7 +54,7 @@ function podProps(cluster: ClusterModel, node: KafkaNodeModel): KubePodProps {
     ...(node.roles.includes('controller') ? [{ name: 'controller', containerPort: cluster.ports.controller }] : []),
   ];
   const env = [
-    { name: 'KAFKA_CDK8S_CLUSTER_ID', value: cluster.clusterId },
+    { name: CLUSTER_ID_ENV, value: cluster.clusterId },
     ...Object.keys(node.env).sort().map((name) => ({ name, value: node.env[name]! })),
   ];
   return {

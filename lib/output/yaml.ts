@@ -38,12 +38,11 @@ function quoted(text: string): string {
 
 /** A literal block for multi-line printable text, or undefined if the text can't be one. */
 function literalBlock(text: string, indent: string): string | undefined {
-  if (!text.includes('\n') || !PRINTABLE_LINES.test(text) || text.startsWith(' ') || text.startsWith('\n')) return undefined;
-  let chomp: string;
-  let body: string;
-  if (text.endsWith('\n\n')) return undefined;
-  if (text.endsWith('\n')) { chomp = ''; body = text.slice(0, -1); } else { chomp = '-'; body = text; }
-  return `|${chomp}\n${body.split('\n').map((line) => (line ? indent + line : '')).join('\n')}`;
+  // Leading blanks or newlines, and several trailing newlines, need indicators we don't write.
+  if (!text.includes('\n') || !PRINTABLE_LINES.test(text) || /^[ \n]/.test(text) || text.endsWith('\n\n')) return undefined;
+  const keepNewline = text.endsWith('\n');
+  const body = keepNewline ? text.slice(0, -1) : text;
+  return `|${keepNewline ? '' : '-'}\n${body.split('\n').map((line) => (line ? indent + line : '')).join('\n')}`;
 }
 
 function scalar(value: unknown): string {
@@ -73,8 +72,7 @@ function emit(value: unknown, indent: string, out: string[]): void {
 
 /** One "key: value" or "- value" entry; nested maps and lists go on the following lines. */
 function emitEntry(head: string, value: unknown, childIndent: string, out: string[], inList: boolean): void {
-  const collection = Array.isArray(value) || isMap(value);
-  if (collection) {
+  if (Array.isArray(value) || isMap(value)) {
     const empty = Array.isArray(value) ? value.length === 0 : Object.keys(value).every((k) => value[k] === undefined);
     if (empty) { out.push(`${head} ${Array.isArray(value) ? '[]' : '{}'}`); return; }
     if (inList) {

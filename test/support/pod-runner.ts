@@ -21,6 +21,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatProperties, parseProperties } from '../../lib/config/properties-format.js';
+import { CONFIG_FILE } from '../../lib/config/server-properties.js';
+import { CLUSTER_ID_ENV } from '../../lib/constructs/node-pod.js';
 import { kubeRequest, kubeWatch, type KubeClientConfig } from './kube-apply.js';
 import { freePorts, startKafkaNode, waitForPort, type KafkaNodeHandle } from './kafka-process.js';
 
@@ -67,11 +69,7 @@ export class LoopbackMap {
    */
   async localize(props: Record<string, string>, mounts: ReadonlyArray<{ mountPath: string; dir: string }>): Promise<Record<string, string>> {
     const out = { ...props };
-    const advertised = new Map<string, { host: string; port: number }>();
-    for (const entry of splitList(props['advertised.listeners'])) {
-      const m = /^([^:]+):\/\/(.+):(\d+)$/.exec(entry);
-      if (m) advertised.set(m[1]!, { host: m[2]!, port: Number(m[3]) });
-    }
+    const advertised = advertisedListeners(props);
     if (props['listeners']) {
       out['listeners'] = (await Promise.all(splitList(props['listeners']).map(async (entry) => {
         const m = /^([^:]+):\/\/(.*):(\d+)$/.exec(entry);
@@ -105,6 +103,16 @@ export class LoopbackMap {
 
 function splitList(value: string | undefined): string[] {
   return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/** advertised.listeners as name → host and port. */
+function advertisedListeners(props: Readonly<Record<string, string>>): Map<string, { host: string; port: number }> {
+  const out = new Map<string, { host: string; port: number }>();
+  for (const entry of splitList(props['advertised.listeners'])) {
+    const m = /^([^:]+):\/\/(.+):(\d+)$/.exec(entry);
+    if (m) out.set(m[1]!, { host: m[2]!, port: Number(m[3]) });
+  }
+  return out;
 }
 
 export interface PodRunnerOptions {
@@ -238,23 +246,25 @@ export class PodRunner {
       if (bind.statusCode >= 300) throw new Error(`bind: ${bind.statusCode} ${bind.text}`);
     }
     const container = pod.spec.containers[0]!;
-    const configVolume = pod.spec.volumes?.find((v) => v.configMap?.items?.some((i) => i.path === 'server.properties'));
-    if (!configVolume?.configMap) throw new Error('the Pod mounts no ConfigMap with a server.properties item');
-    const item = configVolume.configMap.items!.find((i) => i.path === 'server.properties')!;
+    const configVolume = pod.spec.volumes?.find((v) => v.configMap?.items?.some((i) => i.path === CONFIG_FILE));
+    if (!configVolume?.configMap) throw new Error(`the Pod mounts no ConfigMap with a ${CONFIG_FILE} item`);
+    const item = configVolume.configMap.items!.find((i) => i.path === CONFIG_FILE)!;
     const cm = await kubeRequest(this.opts.kube, 'GET', `/api/v1/namespaces/${namespace}/configmaps/${configVolume.configMap.name}`);
     if (cm.statusCode !== 200) throw new Error(`ConfigMap ${configVolume.configMap.name}: ${cm.statusCode} ${cm.text}`);
     const mounts = (container.volumeMounts ?? []).flatMap((m) => {
       const claim = pod.spec.volumes?.find((v) => v.name === m.name)?.persistentVolumeClaim?.claimName;
       return claim ? [{ mountPath: m.mountPath, dir: this.map.claimDir(namespace, claim) }] : [];
     });
-    const props = await this.map.localize(parseProperties(cm.body.data[item.key]), mounts);
+    const podProps = parseProperties(cm.body.data[item.key]);
+    const props = await this.map.localize(podProps, mounts);
     const podDir = join(this.workDir, 'pods', namespace, `${name}-${state.uid.slice(0, 8)}`);
     mkdirSync(podDir, { recursive: true });
-    const propertiesFile = join(podDir, 'server.properties');
+    const propertiesFile = join(podDir, CONFIG_FILE);
     writeFileSync(propertiesFile, formatProperties(props));
-    const clusterId = container.env?.find((e) => e.name === 'KAFKA_CDK8S_CLUSTER_ID')?.value;
+    const clusterId = container.env?.find((e) => e.name === CLUSTER_ID_ENV)?.value;
+    // The Pod's own host name: that of the advertised listener whose port the probe checks.
     const probePort = Number(container.readinessProbe?.tcpSocket?.port);
-    const podHost = this.hostOf(parseProperties(cm.body.data[item.key]), probePort);
+    const podHost = [...advertisedListeners(podProps).values()].find((l) => l.port === probePort)?.host;
     const localProbe = podHost ? await this.map.port(podHost, probePort) : undefined;
 
     const startedAt = new Date().toISOString();
@@ -279,15 +289,6 @@ export class PodRunner {
       await this.patchStatus(base, pod, { ready: false, startedAt, restarts: state.restarts, lastExit: exit.code ?? 137 }).catch(() => undefined);
       this.enqueue(state, () => this.run(state, pod));
     });
-  }
-
-  /** The Pod's own host name, from the listener whose port the probe checks. */
-  private hostOf(props: Record<string, string>, port: number): string | undefined {
-    for (const entry of splitList(props['advertised.listeners'])) {
-      const m = /^[^:]+:\/\/(.+):(\d+)$/.exec(entry);
-      if (m && Number(m[2]) === port) return m[1];
-    }
-    return undefined;
   }
 
   private async stop(state: RunningPod, graceMs: number): Promise<void> {
