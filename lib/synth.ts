@@ -14,6 +14,8 @@ import type { SpecSource } from './spec/load.js';
 export interface SynthesizedCluster {
   readonly name: string;
   readonly namespace: string;
+  /** Whether the output holds the Namespace object. */
+  readonly createsNamespace: boolean;
   /** Output file name: <name>.k8s.yaml */
   readonly fileName: string;
   readonly yaml: string;
@@ -33,10 +35,16 @@ export function synthClusters(sources: readonly SpecSource[]): SynthesizedCluste
     }
   }
   const byFile = new Map<string, SynthesizedCluster>();
+  const namespaceOwner = new Map<string, SynthesizedCluster>();
   for (const r of results) {
     const prior = byFile.get(r.fileName);
     if (prior) throw new Error(`two specs both name a cluster '${r.name}' (namespaces ${prior.namespace} and ${r.namespace}); output file ${r.fileName} would be written twice`);
     byFile.set(r.fileName, r);
+    if (!r.createsNamespace) continue;
+    // GitOps tools refuse an object that two files of one apply both define.
+    const owner = namespaceOwner.get(r.namespace);
+    if (owner) throw new Error(`clusters '${owner.name}' and '${r.name}' both create Namespace ${r.namespace}; set createNamespace: false on all but one of them`);
+    namespaceOwner.set(r.namespace, r);
   }
   if (failures.length === 1) throw new SpecValidationError(failures[0]!.problems, failures[0]!.source);
   if (failures.length > 1) throw new MultiSpecError(failures.map((f) => new SpecValidationError(f.problems, f.source)));
@@ -52,6 +60,7 @@ export function synthCluster(spec: unknown, source?: string): SynthesizedCluster
   return {
     name: model.name,
     namespace: model.namespace,
+    createsNamespace: model.createNamespace,
     fileName: `${model.name}.k8s.yaml`,
     yaml: toYamlDocuments(objects),
     objectCount: objects.length,

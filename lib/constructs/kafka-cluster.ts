@@ -1,9 +1,9 @@
 import { Construct } from 'constructs';
-import { IntOrString, KubePodDisruptionBudget, KubeService, KubeServiceAccount } from 'cdk8s-plus-27/lib/imports/k8s.js';
-import { resolveSpec, type ClusterModel } from '../spec/resolve.js';
+import { IntOrString, KubeNamespace, KubePodDisruptionBudget, KubeService } from 'cdk8s-plus-27/lib/imports/k8s.js';
+import { resolveSpec, type ClusterModel, type KafkaNodeModel } from '../spec/resolve.js';
 import type { KafkaClusterSpec } from '../spec/schema.js';
 import { KafkaNode } from './kafka-node.js';
-import { clusterLabels, names, poolSelector } from './metadata.js';
+import { clusterLabels, GITOPS_PRUNE_PROOF_ANNOTATIONS, names, poolSelector } from '../render/metadata.js';
 
 export interface KafkaClusterProps {
   /** The cluster spec, as a TS object or parsed from YAML. Validated on construction. */
@@ -15,10 +15,18 @@ export interface KafkaClusterProps {
   readonly source?: string;
 }
 
+/** Pod Security Standard enforced on a Namespace we create: every Pod we emit passes it. */
+const POD_SECURITY_LABELS: Readonly<Record<string, string>> = {
+  'pod-security.kubernetes.io/audit': 'restricted',
+  'pod-security.kubernetes.io/enforce': 'restricted',
+  'pod-security.kubernetes.io/warn': 'restricted',
+};
+
 /**
  * A KRaft Kafka cluster: per-node Pods, ConfigMaps, PVCs and Services (no
- * StatefulSet), a bootstrap Service, PodDisruptionBudgets and a ServiceAccount.
- * Throws SpecValidationError, listing every problem, when the spec is invalid.
+ * StatefulSet), a bootstrap Service, PodDisruptionBudgets and, unless turned
+ * off, its Namespace. Throws SpecValidationError, listing every problem, when
+ * the spec is invalid.
  */
 export class KafkaCluster extends Construct {
   public readonly model: ClusterModel;
@@ -32,10 +40,12 @@ export class KafkaCluster extends Construct {
     const labels = clusterLabels(cluster);
     const meta = (name: string) => ({ name, namespace: cluster.namespace, labels });
 
-    new KubeServiceAccount(this, 'ServiceAccount', {
-      metadata: meta(names.serviceAccount(cluster)),
-      automountServiceAccountToken: false,
-    });
+    if (cluster.createNamespace) {
+      new KubeNamespace(this, 'Namespace', {
+        // Pruning a Namespace deletes every broker in it: it must outlive its removal from Git.
+        metadata: { name: cluster.namespace, labels: { ...labels, ...POD_SECURITY_LABELS }, annotations: { ...GITOPS_PRUNE_PROOF_ANNOTATIONS } },
+      });
+    }
 
     new KubeService(this, 'Bootstrap', {
       metadata: meta(names.bootstrapService(cluster)),
@@ -46,12 +56,16 @@ export class KafkaCluster extends Construct {
       },
     });
 
-    const pools = cluster.controllerMode === 'dedicated' ? (['controller', 'broker'] as const) : (['broker'] as const);
-    for (const pool of pools) {
+    const pools: ReadonlyArray<readonly [KafkaNodeModel['pool'], number]> = cluster.controllerMode === 'dedicated'
+      ? [['controller', cluster.voters.length], ['broker', cluster.brokers.length]]
+      : [['broker', cluster.brokers.length]];
+    for (const [pool, size] of pools) {
       new KubePodDisruptionBudget(this, `${pool}-budget`, {
         metadata: meta(names.disruptionBudget(cluster, pool)),
-        // One node at a time: Kafka's replicas and the KRaft quorum tolerate one loss.
-        spec: { maxUnavailable: IntOrString.fromNumber(1), selector: { matchLabels: poolSelector(cluster, pool) } },
+        // One node at a time: Kafka's replicas and the KRaft quorum tolerate one loss. Our Pods
+        // have no workload controller, and for such Pods Kubernetes honours only an integer
+        // minAvailable (maxUnavailable or a percentage would block every eviction).
+        spec: { minAvailable: IntOrString.fromNumber(Math.max(size - 1, 0)), selector: { matchLabels: poolSelector(cluster, pool) } },
       });
     }
 

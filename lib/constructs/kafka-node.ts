@@ -5,9 +5,9 @@ import { renderServerProperties } from '../config/server-properties.js';
 import type { ClusterModel, KafkaNodeModel } from '../spec/resolve.js';
 import {
   ANNOTATION_DELETE_CLAIM, ANNOTATION_DESIRED_HASH, CONFIG_KEY_POD, CONFIG_KEY_PROPERTIES, GITOPS_CREATE_ONLY_ANNOTATIONS,
-  nodeLabels, nodeSelectorLabels, volumeLabels,
-} from './metadata.js';
-import { renderNodePod } from './node-pod.js';
+  GITOPS_PRUNE_PROOF_ANNOTATIONS, nodeLabels, nodeSelectorLabels, volumeLabels,
+} from '../render/metadata.js';
+import { renderNodePod } from '../render/node-pod.js';
 
 export interface KafkaNodeProps {
   /** The resolved cluster the node belongs to. */
@@ -20,7 +20,9 @@ export interface KafkaNodeProps {
  * One Kafka node: its ConfigMap (server.properties, the desired Pod and their
  * hash), its PVCs, a headless Service giving it a stable DNS name, and its Pod.
  * Pod and PVCs carry the GitOps create-only markers; the ConfigMap and Service
- * are applied normally, so they always show the desired state.
+ * are applied normally, so they always show the desired state. All of them are
+ * prune-proof: a node removed from Git stays reachable (its Service is its
+ * advertised address) until the controller has drained it and deletes them.
  */
 export class KafkaNode extends Construct {
   /** sha256 of the rendered server.properties and desired Pod. */
@@ -36,7 +38,12 @@ export class KafkaNode extends Construct {
     const labels = nodeLabels(cluster, node);
 
     new KubeConfigMap(this, 'Config', {
-      metadata: { name: node.name, namespace: cluster.namespace, labels, annotations: { [ANNOTATION_DESIRED_HASH]: pod.hash } },
+      metadata: {
+        name: node.name,
+        namespace: cluster.namespace,
+        labels,
+        annotations: { ...GITOPS_PRUNE_PROOF_ANNOTATIONS, [ANNOTATION_DESIRED_HASH]: pod.hash },
+      },
       data: {
         [CONFIG_KEY_PROPERTIES]: this.serverProperties,
         // Compact: the same Pod is readable right beside it in the output.
@@ -66,7 +73,7 @@ export class KafkaNode extends Construct {
       ...(node.roles.includes('controller') ? [{ name: 'controller', port: cluster.ports.controller }] : []),
     ];
     new KubeService(this, 'Service', {
-      metadata: { name: node.name, namespace: cluster.namespace, labels },
+      metadata: { name: node.name, namespace: cluster.namespace, labels, annotations: { ...GITOPS_PRUNE_PROOF_ANNOTATIONS } },
       spec: {
         // Headless: the DNS name resolves straight to the Pod. Not-ready addresses are
         // published because a starting node must reach the quorum before it is ready.
@@ -77,8 +84,7 @@ export class KafkaNode extends Construct {
       },
     });
 
-    // The manifest was rendered through the L1 KubePod already (for the hash and the
-    // ConfigMap copy); emitting it as is avoids converting every Pod twice.
+    // Emitted exactly as stored in the ConfigMap (plain Kubernetes JSON, see render/node-pod.ts).
     new ApiObject(this, 'Pod', pod.manifest as never);
   }
 }

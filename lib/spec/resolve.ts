@@ -4,6 +4,8 @@
  * deterministic; the constructs and the controller both render from it.
  */
 import { createHash } from 'node:crypto';
+import { canonical } from '../render/canonical.js';
+import type { AffinitySpec } from './kube-schemas.js';
 import type {
   BrokerGroupSpec, BrokerSpec, KafkaConfigValue, ParsedClusterSpec, ResourcesSpec, TolerationSpec, VolumeSpec,
 } from './schema.js';
@@ -37,7 +39,9 @@ export interface KafkaNodeModel {
   readonly resources?: ResourcesSpec;
   readonly volumes: readonly ResolvedVolume[];
   readonly nodeSelector: Readonly<Record<string, string>>;
-  readonly affinity?: Readonly<Record<string, unknown>>;
+  /** The user's Affinity, exactly as written (keys in canonical order). */
+  readonly affinity?: AffinitySpec;
+  readonly securityContext: ResolvedSecurityContext;
   readonly tolerations: readonly TolerationSpec[];
   readonly env: Readonly<Record<string, string>>;
   readonly rack?: string;
@@ -45,9 +49,18 @@ export interface KafkaNodeModel {
   readonly config: Readonly<Record<string, string>>;
 }
 
+/** uid, gid and volume group of a node's Pod. */
+export interface ResolvedSecurityContext {
+  readonly runAsUser: number;
+  readonly runAsGroup: number;
+  readonly fsGroup: number;
+}
+
 export interface ClusterModel {
   readonly name: string;
   readonly namespace: string;
+  /** Whether the output holds the Namespace object. */
+  readonly createNamespace: boolean;
   readonly clusterId: string;
   readonly kafkaVersion: string;
   readonly clusterDomain: string;
@@ -66,6 +79,10 @@ const DEFAULT_BROKER_STORAGE: readonly VolumeSpec[] = [{ name: 'data-0', size: '
 const DEFAULT_CONTROLLER_STORAGE: readonly VolumeSpec[] = [{ name: 'data-0', size: '5Gi' }];
 const DEFAULT_CONTROLLER_REPLICAS = 3;
 const DEFAULT_CONTROLLER_ID_BASE = 9000;
+/** uid/gid of the user in the official apache/kafka image. */
+const KAFKA_IMAGE_ID = 1000;
+/** Namespaces every cluster has: never emitted, so their labels stay the platform's. */
+const SYSTEM_NAMESPACES: ReadonlySet<string> = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
 
 /** Validates (throwing SpecValidationError with every problem) and resolves a spec. */
 export function resolveSpec(input: KafkaClusterSpec | unknown, source?: string): ClusterModel {
@@ -100,7 +117,7 @@ function resolveParsed(spec: ParsedClusterSpec): ClusterModel {
       host: `${name}.${domain}`,
       group: groupName,
       image: broker.image ?? group.image ?? image,
-      layers: [group, broker],
+      layers: [spec.kafka, group, broker],
       clusterConfig: spec.config,
       defaultStorage: DEFAULT_BROKER_STORAGE,
       rack: broker.rack ?? group.rack,
@@ -120,7 +137,7 @@ function resolveParsed(spec: ParsedClusterSpec): ClusterModel {
         name,
         host: `${name}.${domain}`,
         image: spec.controllers.image ?? image,
-        layers: [spec.controllers],
+        layers: [spec.kafka, spec.controllers],
         clusterConfig: spec.config,
         defaultStorage: DEFAULT_CONTROLLER_STORAGE,
       }));
@@ -130,6 +147,7 @@ function resolveParsed(spec: ParsedClusterSpec): ClusterModel {
   return {
     name: spec.name,
     namespace: spec.namespace,
+    createNamespace: spec.createNamespace ?? !SYSTEM_NAMESPACES.has(spec.namespace),
     clusterId: spec.clusterId ?? deriveClusterId(spec.namespace, spec.name),
     kafkaVersion: spec.kafka.version,
     clusterDomain: spec.clusterDomain,
@@ -148,7 +166,7 @@ function combinedControllerIds(spec: ParsedClusterSpec): number[] {
 }
 
 /** One layer of pod template fields: a group, a broker or the controller pool. */
-type TemplateLayer = Partial<Pick<BrokerSpec, 'resources' | 'storage' | 'nodeSelector' | 'affinity' | 'tolerations' | 'env' | 'config'>>;
+type TemplateLayer = Partial<Pick<BrokerSpec, 'resources' | 'storage' | 'nodeSelector' | 'affinity' | 'tolerations' | 'env' | 'config' | 'securityContext'>>;
 
 interface NodeInput {
   readonly id: number;
@@ -168,8 +186,10 @@ interface NodeInput {
 function buildNode(input: NodeInput): KafkaNodeModel {
   const last = <K extends keyof TemplateLayer>(key: K): TemplateLayer[K] =>
     input.layers.reduce<TemplateLayer[K]>((acc, layer) => layer[key] ?? acc, undefined);
-  const merged = <K extends 'nodeSelector' | 'env'>(key: K): Record<string, string> =>
-    Object.assign({}, ...input.layers.map((layer) => layer[key] ?? {}));
+  // Canonical key order: the same meaning must render the same bytes and hash.
+  const merged = <K extends 'nodeSelector' | 'env' | 'securityContext'>(key: K): NonNullable<TemplateLayer[K]> =>
+    canonical(Object.assign({}, ...input.layers.map((layer) => layer[key] ?? {})));
+  const security = merged('securityContext');
   const storage = last('storage') ?? input.defaultStorage;
   return {
     id: input.id,
@@ -179,7 +199,7 @@ function buildNode(input: NodeInput): KafkaNodeModel {
     host: input.host,
     group: input.group,
     image: input.image,
-    resources: mergeResources(input.layers.map((layer) => layer.resources)),
+    resources: canonical(mergeResources(input.layers.map((layer) => layer.resources))),
     volumes: storage.map((v) => ({
       name: v.name,
       size: v.size,
@@ -189,8 +209,13 @@ function buildNode(input: NodeInput): KafkaNodeModel {
       claimName: `${input.name}-${v.name}`,
     })),
     nodeSelector: merged('nodeSelector'),
-    affinity: last('affinity'),
-    tolerations: last('tolerations') ?? [],
+    affinity: canonical(last('affinity')),
+    securityContext: {
+      runAsUser: security.runAsUser ?? KAFKA_IMAGE_ID,
+      runAsGroup: security.runAsGroup ?? KAFKA_IMAGE_ID,
+      fsGroup: security.fsGroup ?? KAFKA_IMAGE_ID,
+    },
+    tolerations: canonical(last('tolerations') ?? []),
     env: merged('env'),
     rack: input.rack,
     config: stringifyConfig(Object.assign({}, input.clusterConfig, ...input.layers.map((layer) => layer.config ?? {}))),

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import versions from '../../versions.json' with { type: 'json' };
+import { affinitySchema } from './kube-schemas.js';
 
 /** The Kafka version the toolkit is tested against; the default image tag. */
 export const DEFAULT_KAFKA_VERSION: string = versions.kafka;
@@ -55,6 +56,15 @@ const tolerationSchema = z.strictObject({
   tolerationSeconds: z.number().int().optional(),
 });
 
+const linuxId = (what: string, min: number, why: string) => z.number().int(`${what} must be a whole number`)
+  .min(min, `${what} must be at least ${min}${why}`).max(2_147_483_647, `${what} must fit in 32 bits`);
+export const securityContextSchema = z.strictObject({
+  // Pod Security "restricted" forbids uid 0; group 0 is allowed (and common in images built for OpenShift).
+  runAsUser: linuxId('runAsUser', 1, ': Pods run as a non-root user').optional().meta({ description: 'uid Kafka runs as. @default 1000 (the apache/kafka image)' }),
+  runAsGroup: linuxId('runAsGroup', 0, '').optional().meta({ description: 'gid Kafka runs as. @default 1000' }),
+  fsGroup: linuxId('fsGroup', 0, '').optional().meta({ description: 'Group that owns the volumes. @default 1000' }),
+}).meta({ description: 'User and group ids for images other than apache/kafka. Merged field by field: broker over group over kafka.securityContext.' });
+
 /** Fields shared by broker groups, single brokers and the controller pool. */
 const podTemplateFields = {
   image: z.string().min(1).optional().meta({ description: 'Container image. @default apache/kafka:<kafka.version>' }),
@@ -62,7 +72,8 @@ const podTemplateFields = {
   storage: z.array(volumeSchema).min(1, 'storage needs at least one volume').optional()
     .meta({ description: "Volumes, each a PVC listed in log.dirs. @default one 10Gi volume named 'data-0'" }),
   nodeSelector: z.record(z.string(), z.string()).optional(),
-  affinity: z.record(z.string(), z.unknown()).optional().meta({ description: 'A Kubernetes Affinity object, used as is.' }),
+  affinity: affinitySchema.optional(),
+  securityContext: securityContextSchema.optional(),
   tolerations: z.array(tolerationSchema).optional(),
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment variable names are letters, digits and _'), z.string()).optional()
     .meta({ description: 'Extra environment variables, e.g. KAFKA_HEAP_OPTS.' }),
@@ -103,10 +114,13 @@ export const listenersSchema = z.strictObject({
 export const kafkaClusterSpecSchema = z.strictObject({
   name: dnsLabel('name').meta({ description: 'Cluster name; prefix of every object name.' }),
   namespace: dnsLabel('namespace').default('default'),
+  createNamespace: z.boolean().optional()
+    .meta({ description: "Emit the Namespace (prune-proof, Pod Security 'restricted' enforced), so that Flux and Argo CD create it in their first apply stage. Turn off for a namespace that the platform owns. @default true, except for namespaces that always exist (default, kube-system, kube-public, kube-node-lease)" }),
   kafka: z.strictObject({
     version: z.string().regex(/^\d+\.\d+\.\d+$/, "version must look like '4.1.1'").default(DEFAULT_KAFKA_VERSION)
       .meta({ description: `Kafka version. @default ${DEFAULT_KAFKA_VERSION}` }),
     image: z.string().min(1).optional().meta({ description: 'Container image for every node. @default apache/kafka:<version>' }),
+    securityContext: securityContextSchema.optional(),
   }).default({ version: DEFAULT_KAFKA_VERSION }),
   clusterId: z.string().regex(/^[A-Za-z0-9_-]{22}$/, 'clusterId must be 22 base64url characters (a UUID, as printed by kafka-storage.sh random-uuid)').optional()
     .meta({ description: 'KRaft cluster id. @default derived from namespace/name (stable, never random)' }),

@@ -1,4 +1,4 @@
-/** imports/ holds what `cdk8s import` generates from ../shared/crds, committed and usable. */
+/** imports/ holds what `cdk8s import` generates from imports/crds, committed and usable. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -12,7 +12,7 @@ import { VirtualService } from '../../imports/networking.istio.io.js';
 
 const IMPORTS = new URL('../../imports/', import.meta.url).pathname;
 
-test('the committed imports are exactly what `npm run import` generates from the shared CRDs', (t) => {
+test('the committed imports are exactly what `npm run import` generates from imports/crds', (t) => {
   const out = mkdtempSync(join(tmpdir(), 'kc-imports-'));
   t.after(() => rmSync(out, { recursive: true, force: true }));
   const result = spawnSync('bash', [join(IMPORTS, 'import-crds.sh'), out], { encoding: 'utf8', env: { ...process.env, CDK8S_CHECK_UPGRADE: 'false' } });

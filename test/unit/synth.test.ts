@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseProperties } from '../../lib/config/properties-format.js';
-import { GITOPS_CREATE_ONLY_ANNOTATIONS, ANNOTATION_DESIRED_HASH, LABEL_CREATE_ONLY } from '../../lib/constructs/metadata.js';
+import {
+  ANNOTATION_DESIRED_HASH, GITOPS_CREATE_ONLY_ANNOTATIONS, GITOPS_PRUNE_PROOF_ANNOTATIONS, LABEL_CREATE_ONLY,
+} from '../../lib/render/metadata.js';
 import { diffObjects, exampleSpec, key, synthObjects, synthYaml, type K8sObject } from '../support/synth.js';
 
 const SNAPSHOT = new URL('../snapshots/demo.k8s.yaml', import.meta.url).pathname;
@@ -34,13 +36,14 @@ test('per node: a Pod, a ConfigMap, PVCs and a Service with human names; never a
     'demo-broker-0-data-0', 'demo-broker-1-data-0', 'demo-broker-2-data-0', 'demo-broker-2-data-1',
     'demo-controller-9000-data-0', 'demo-controller-9001-data-0', 'demo-controller-9002-data-0',
   ]);
-  for (const shared of ['ServiceAccount/demo', 'Service/demo-bootstrap', 'PodDisruptionBudget/demo-brokers', 'PodDisruptionBudget/demo-controllers']) {
+  for (const shared of ['Namespace/kafka', 'Service/demo-bootstrap', 'PodDisruptionBudget/demo-brokers', 'PodDisruptionBudget/demo-controllers']) {
     assert.ok(keys.includes(shared), shared);
   }
+  assert.ok(!keys.some((k) => k.startsWith('ServiceAccount/')), 'no ServiceAccount: Pods must not need an object of their own apply stage');
   assert.equal(new Set(keys).size, keys.length, 'no duplicate objects');
   for (const o of objects) {
-    assert.equal(o.metadata.namespace, 'kafka', key(o));
-    assert.equal(o.metadata.labels?.['app.kubernetes.io/instance'], 'demo', key(o));
+    if (o.kind !== 'Namespace') assert.equal(o.metadata.namespace, 'kafka', key(o));
+    assert.equal(o.metadata.labels?.['kafka-cdk8s.io/cluster'], 'demo', key(o));
     assert.equal(o.metadata.labels?.['app.kubernetes.io/managed-by'], 'kafka-cdk8s', key(o));
     assert.doesNotMatch(o.metadata.name, /-[0-9a-f]{8}$/, `no hash suffix on ${key(o)}`);
   }
@@ -94,17 +97,22 @@ test("changing broker 2's config changes only broker 2's ConfigMap and Pod", () 
   assert.deepEqual(diff, { added: [], removed: [], changed: ['ConfigMap/demo-broker-2', 'Pod/demo-broker-2'] });
 });
 
-test('removing a middle broker removes exactly its objects and changes nothing else', () => {
+test('removing a middle broker drops exactly its objects from Git, each of them prune-proof, and resizes the broker PDB', () => {
   const four = exampleSpec();
   four.brokers.push({ id: 3, rack: 'zone-a' });
   const three = exampleSpec();
   three.brokers = four.brokers.filter((b: { id: number }) => b.id !== 1);
-  const diff = diffObjects(synthYaml(four), synthYaml(three));
+  const before = synthYaml(four);
+  const diff = diffObjects(before, synthYaml(three));
   assert.deepEqual(diff, {
     added: [],
     removed: ['ConfigMap/demo-broker-1', 'PersistentVolumeClaim/demo-broker-1-data-0', 'Pod/demo-broker-1', 'Service/demo-broker-1'],
-    changed: [],
+    changed: ['PodDisruptionBudget/demo-brokers'],
   });
+  // Gone from Git, but the GitOps tools must keep every one of them until the controller drained broker 1.
+  for (const o of synthObjects(four).filter((x) => diff.removed.includes(key(x)))) {
+    for (const [k, v] of Object.entries(GITOPS_PRUNE_PROOF_ANNOTATIONS)) assert.equal(o.metadata.annotations?.[k], v, `${key(o)} ${k}`);
+  }
 });
 
 test('each node Pod carries the hash of its rendered config and spec, also stored in its ConfigMap', () => {
@@ -122,25 +130,29 @@ test('each node Pod carries the hash of its rendered config and spec, also store
   assert.notEqual(bumped.metadata.annotations![ANNOTATION_DESIRED_HASH], hash, 'a Pod spec change changes the hash');
 });
 
-test('GitOps markers: Pods and PVCs are create-only and never pruned; everything else is applied normally', () => {
+test('GitOps markers: Pods and PVCs are create-only; per-node objects and the Namespace are prune-proof; the rest is applied normally', () => {
   const objects = synthObjects(exampleSpec());
-  assert.deepEqual(GITOPS_CREATE_ONLY_ANNOTATIONS, {
+  assert.deepEqual(GITOPS_PRUNE_PROOF_ANNOTATIONS, {
     'argocd.argoproj.io/compare-options': 'IgnoreExtraneous',
     'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false',
     'kustomize.toolkit.fluxcd.io/prune': 'disabled',
-    'kustomize.toolkit.fluxcd.io/ssa': 'IfNotPresent',
   });
+  assert.deepEqual(GITOPS_CREATE_ONLY_ANNOTATIONS, { ...GITOPS_PRUNE_PROOF_ANNOTATIONS, 'kustomize.toolkit.fluxcd.io/ssa': 'IfNotPresent' });
+  const nodeNames = new Set(objects.filter((o) => o.kind === 'Pod').map((o) => o.metadata.name));
+  assert.equal(nodeNames.size, 6);
   for (const o of objects) {
     const annotations = o.metadata.annotations ?? {};
     const gitops = Object.fromEntries(Object.entries(annotations).filter(([k]) => /argoproj|fluxcd/.test(k)));
     if (o.kind === 'Pod' || o.kind === 'PersistentVolumeClaim') {
       assert.deepEqual(gitops, GITOPS_CREATE_ONLY_ANNOTATIONS, key(o));
       assert.equal(o.metadata.labels?.[LABEL_CREATE_ONLY], 'true', key(o));
-      assert.equal((o.metadata as any).ownerReferences, undefined, `${key(o)} has no ownerReferences a prune could follow`);
+    } else if (o.kind === 'Namespace' || ((o.kind === 'ConfigMap' || o.kind === 'Service') && nodeNames.has(o.metadata.name))) {
+      assert.deepEqual(gitops, GITOPS_PRUNE_PROOF_ANNOTATIONS, key(o));
+      assert.equal(o.metadata.labels?.[LABEL_CREATE_ONLY], undefined, key(o));
     } else {
       assert.deepEqual(gitops, {}, `${key(o)} is applied normally`);
-      assert.equal(o.metadata.labels?.[LABEL_CREATE_ONLY], undefined, key(o));
     }
+    assert.equal((o.metadata as any).ownerReferences, undefined, `${key(o)} has no ownerReferences a prune could follow`);
     for (const [k, v] of Object.entries(annotations)) {
       assert.ok(!(k === 'kustomize.toolkit.fluxcd.io/force' || /Replace=true|Force=true/.test(v)), `${key(o)}: no force/replace`);
     }

@@ -6,10 +6,16 @@
 import type { ClusterModel, KafkaNodeModel, ResolvedVolume } from '../spec/resolve.js';
 
 export const LABEL_NAME = 'app.kubernetes.io/name';
-export const LABEL_INSTANCE = 'app.kubernetes.io/instance';
 export const LABEL_COMPONENT = 'app.kubernetes.io/component';
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const LABEL_PART_OF = 'app.kubernetes.io/part-of';
+/**
+ * Selectors use only labels of our own: Argo CD's label tracking rewrites
+ * `app.kubernetes.io/instance` with the Application name, so we neither set
+ * nor select on it.
+ */
+export const LABEL_CLUSTER = 'kafka-cdk8s.io/cluster';
+export const LABEL_POOL = 'kafka-cdk8s.io/pool';
 export const LABEL_NODE_ID = 'kafka-cdk8s.io/node-id';
 export const LABEL_BROKER_GROUP = 'kafka-cdk8s.io/broker-group';
 export const LABEL_VOLUME = 'kafka-cdk8s.io/volume';
@@ -25,14 +31,24 @@ export const CONFIG_KEY_PROPERTIES = 'server.properties';
 export const CONFIG_KEY_POD = 'pod.json';
 
 /**
- * Flux (kustomize-controller >= 1.1): create when missing, never update
- * (ssa: IfNotPresent) and never prune. Argo CD: never prune or delete,
- * and extra copies are not drift. See README "GitOps".
+ * Objects that must outlive their removal from Git until the controller has
+ * drained their node (a node's ConfigMap and Service, its Pod and PVCs, the
+ * Namespace). Flux: never prune. Argo CD: never prune or delete, and a copy
+ * no longer in Git is not drift. See README "GitOps".
  */
-export const GITOPS_CREATE_ONLY_ANNOTATIONS: Readonly<Record<string, string>> = {
+export const GITOPS_PRUNE_PROOF_ANNOTATIONS: Readonly<Record<string, string>> = {
   'argocd.argoproj.io/compare-options': 'IgnoreExtraneous',
   'argocd.argoproj.io/sync-options': 'Prune=false,Delete=false',
   'kustomize.toolkit.fluxcd.io/prune': 'disabled',
+};
+
+/**
+ * Prune-proof, and also create-only for Flux (kustomize-controller >= 1.1):
+ * created when missing, never updated (ssa: IfNotPresent). Argo CD has no
+ * create-only option; the Application ignores their differences instead.
+ */
+export const GITOPS_CREATE_ONLY_ANNOTATIONS: Readonly<Record<string, string>> = {
+  ...GITOPS_PRUNE_PROOF_ANNOTATIONS,
   'kustomize.toolkit.fluxcd.io/ssa': 'IfNotPresent',
 };
 
@@ -41,15 +57,15 @@ export const MANAGED_BY = 'kafka-cdk8s';
 export function clusterLabels(cluster: ClusterModel): Record<string, string> {
   return {
     [LABEL_NAME]: 'kafka',
-    [LABEL_INSTANCE]: cluster.name,
     [LABEL_MANAGED_BY]: MANAGED_BY,
     [LABEL_PART_OF]: MANAGED_BY,
+    [LABEL_CLUSTER]: cluster.name,
   };
 }
 
 /** Labels that select one pool (brokers or dedicated controllers); stable across versions. */
 export function poolSelector(cluster: ClusterModel, pool: KafkaNodeModel['pool']): Record<string, string> {
-  return { [LABEL_NAME]: 'kafka', [LABEL_INSTANCE]: cluster.name, [LABEL_COMPONENT]: pool };
+  return { [LABEL_CLUSTER]: cluster.name, [LABEL_POOL]: pool };
 }
 
 /** Labels that select exactly one node's Pod. */
@@ -60,6 +76,7 @@ export function nodeSelectorLabels(cluster: ClusterModel, node: KafkaNodeModel):
 export function nodeLabels(cluster: ClusterModel, node: KafkaNodeModel): Record<string, string> {
   return {
     ...clusterLabels(cluster),
+    [LABEL_COMPONENT]: node.pool,
     ...nodeSelectorLabels(cluster, node),
     ...(node.group ? { [LABEL_BROKER_GROUP]: node.group } : {}),
   };
@@ -74,7 +91,6 @@ export function volumeLabels(cluster: ClusterModel, node: KafkaNodeModel, volume
 }
 
 export const names = {
-  serviceAccount: (cluster: ClusterModel) => cluster.name,
   bootstrapService: (cluster: ClusterModel) => `${cluster.name}-bootstrap`,
   disruptionBudget: (cluster: ClusterModel, pool: KafkaNodeModel['pool']) => `${cluster.name}-${pool}s`,
 };
