@@ -4,7 +4,7 @@
  * so callers can write files only when everything is valid.
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { App } from 'cdk8s';
 import { toYamlDocuments } from './output/yaml.js';
 import { KafkaClusterChart } from './constructs/kafka-cluster-chart.js';
@@ -72,14 +72,42 @@ export function synthCluster(spec: unknown, source?: string): SynthesizedCluster
  * rename), so a reader or a crash never sees half a file. Returns the paths.
  */
 export function writeClusters(clusters: readonly SynthesizedCluster[], outdir: string): string[] {
-  mkdirSync(outdir, { recursive: true });
-  return clusters.map((cluster) => {
-    const target = join(outdir, cluster.fileName);
-    const temp = `${target}.tmp-${process.pid}`;
-    writeFileSync(temp, cluster.yaml);
-    renameSync(temp, target);
-    return target;
+  const dir = resolve(outdir);
+  // Kernel file systems are no place for output, and Node's recursive mkdir spins forever under /proc.
+  const virtual = VIRTUAL_FILE_SYSTEMS.find((root) => dir === root || dir.startsWith(`${root}/`));
+  if (virtual) throw new Error(`cannot write to ${outdir}: ${virtual} is a kernel file system; choose an output directory on disk`);
+  return withFsErrors(outdir, () => {
+    mkdirSync(dir, { recursive: true });
+    return clusters.map((cluster) => {
+      const target = join(outdir, cluster.fileName);
+      const temp = `${target}.tmp-${process.pid}`;
+      writeFileSync(temp, cluster.yaml);
+      renameSync(temp, target);
+      return target;
+    });
   });
+}
+
+const VIRTUAL_FILE_SYSTEMS = ['/proc', '/sys', '/dev'];
+const FS_ERRORS: Readonly<Record<string, string>> = {
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'read-only file system',
+  ENOTDIR: 'a part of the path is a file, not a directory',
+  EEXIST: 'a part of the path is a file, not a directory',
+  EISDIR: 'an output file name is taken by a directory',
+  ENOSPC: 'no space left on the device',
+};
+
+/** Runs `write`, turning a raw file-system error into a sentence that names the output directory. */
+function withFsErrors<T>(outdir: string, write: () => T): T {
+  try {
+    return write();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === undefined) throw err;
+    throw new Error(`cannot write to ${outdir}: ${FS_ERRORS[code] ?? (err as Error).message}`);
+  }
 }
 
 /** Several specs were invalid; the message lists each one's problems. */

@@ -11,6 +11,8 @@ const OWNED: Readonly<Record<string, string>> = {
   'advertised.listeners': 'listeners',
   'listener.security.protocol.map': 'listeners',
   'inter.broker.listener.name': 'listeners',
+  // Kafka refuses it next to inter.broker.listener.name, which we set.
+  'security.inter.broker.protocol': 'listeners',
   'controller.listener.names': 'listeners',
   'log.dirs': 'storage',
   'log.dir': 'storage',

@@ -13,8 +13,17 @@ export interface SpecSource {
   readonly source: string;
 }
 
+/**
+ * Aliases an anchor may be expanded to. The library's default (100) refuses
+ * ordinary specs that share one broker template among many brokers; the
+ * bound still stops an exponential "billion laughs" document.
+ */
+const MAX_ALIAS_COUNT = 100_000;
+
 export function parseSpecYaml(text: string, source: string): SpecSource[] {
-  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
+  // Merge keys (<<) are common in hand-written specs; integers are read as BigInt so a
+  // 64-bit Kafka value is never rounded, then narrowed back to numbers where exact.
+  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true, merge: true, intAsBigInt: true });
   const list = Array.isArray(docs) ? docs : [docs];
   const out: SpecSource[] = [];
   list.forEach((doc, i) => {
@@ -22,7 +31,12 @@ export function parseSpecYaml(text: string, source: string): SpecSource[] {
     if (doc.errors.length > 0) {
       throw new SpecValidationError(doc.errors.map((e) => ({ path: '(yaml)', message: e.message.split('\n')[0]! })), where);
     }
-    const spec = doc.toJS({ maxAliasCount: 100 });
+    let spec: unknown;
+    try {
+      spec = narrowIntegers(doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }));
+    } catch (err) {
+      throw new SpecValidationError([{ path: '(yaml)', message: (err as Error).message }], where);
+    }
     if (spec === null || spec === undefined) return; // an empty document, e.g. a trailing '---'
     out.push({ spec, source: where });
   });
@@ -30,12 +44,35 @@ export function parseSpecYaml(text: string, source: string): SpecSource[] {
   return out;
 }
 
+/** BigInts that a JavaScript number holds exactly become numbers; larger ones stay BigInt. */
+function narrowIntegers(value: unknown): unknown {
+  if (typeof value === 'bigint') {
+    return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
+  }
+  if (Array.isArray(value)) return value.map(narrowIntegers);
+  if (typeof value === 'object' && value !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = narrowIntegers(v);
+    return out;
+  }
+  return value;
+}
+
+const READ_ERRORS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file',
+  EISDIR: 'it is a directory; give a YAML file',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  ENOTDIR: 'a part of the path is not a directory',
+};
+
 export function loadSpecFile(file: string): SpecSource[] {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read spec file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    throw new Error(`cannot read spec file ${file}: ${READ_ERRORS[code] ?? (err as Error).message}`);
   }
   return parseSpecYaml(text, file);
 }

@@ -2,6 +2,8 @@
 export interface SpecProblem {
   readonly path: string;
   readonly message: string;
+  /** A warning: the spec is valid, but probably not what was meant. */
+  readonly warning?: true;
 }
 
 /** Renders a path such as ['brokers', 1, 'config', 'log.dirs'] as brokers[1].config["log.dirs"]. */
@@ -29,7 +31,7 @@ export class SpecValidationError extends Error {
 
 /** Short, single-line rendering of a user value for messages. */
 export function showValue(value: unknown): string {
-  const text = JSON.stringify(value);
+  const text = typeof value === 'bigint' ? value.toString() : JSON.stringify(value);
   if (text === undefined) return String(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

@@ -8,7 +8,10 @@
  */
 import { z } from 'zod';
 import versions from '../../versions.json' with { type: 'json' };
-import { affinitySchema } from './kube-schemas.js';
+import {
+  affinitySchema, imageReference, labelKey, labelValue, quantity, quantityValue, resourceName,
+} from './kube-schemas.js';
+import { mountPathProblem } from './paths.js';
 
 /** The Kafka version the toolkit is tested against; the default image tag. */
 export const DEFAULT_KAFKA_VERSION: string = versions.kafka;
@@ -19,13 +22,18 @@ const dnsLabel = (what: string) =>
   z.string().max(63, `${what} must be at most 63 characters`)
     .regex(DNS_LABEL, `${what} must be a DNS label: lowercase letters, digits and '-', starting with a letter and ending with a letter or digit`);
 
-/** Kubernetes resource quantity, e.g. `10Gi`, `500m`, `1.5`, `2e3`. */
-export const QUANTITY = /^([+]?[0-9]+(\.[0-9]*)?|[+]?\.[0-9]+)(([KMGTPE]i)|[numkMGTPE]|[eE][+-]?[0-9]+)?$/;
-const quantity = (what: string) =>
-  z.string().regex(QUANTITY, { message: `${what} must be a positive Kubernetes quantity such as '10Gi', '512Mi' or '500m'`, abort: true });
-
-/** A Kafka config value as written by the user; rendered as a string. */
-const configValue = z.union([z.string(), z.number(), z.boolean()]);
+/**
+ * A Kafka config value as written by the user; rendered as a string. A YAML
+ * integer beyond JavaScript's exact range arrives as a BigInt and is kept
+ * exactly; a JavaScript number that already lost digits is refused.
+ */
+const configValue = z.union([
+  z.string(),
+  z.number().refine((n) => Number.isFinite(n) && (!Number.isInteger(n) || Number.isSafeInteger(n)),
+    'this number is beyond the range JavaScript numbers hold exactly (2^53); write it as a string'),
+  z.boolean(),
+  z.bigint(),
+], { error: 'Kafka config values are strings, numbers or booleans (lists are comma-separated strings)' });
 const kafkaConfig = z.record(
   z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]*$/, 'Kafka config keys are dotted names such as log.retention.ms'),
   configValue,
@@ -37,19 +45,29 @@ export const volumeSchema = z.strictObject({
   name: dnsLabel('volume name').meta({ description: 'Volume name; part of the PVC name <cluster>-broker-<id>-<name>.' }),
   size: quantity('size').refine((v) => Number.parseFloat(v) > 0, 'size must be greater than zero').meta({ description: "Requested size, e.g. '100Gi'." }),
   storageClass: z.string().min(1).optional().meta({ description: 'StorageClass of the PVC. @default the cluster default StorageClass' }),
-  mountPath: z.string().regex(/^\/[^\0]*$/, 'mountPath must be an absolute path').optional()
+  mountPath: z.string().superRefine((path, ctx) => {
+    const problem = mountPathProblem(path);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }).optional()
     .meta({ description: 'Where the volume is mounted. @default /var/lib/kafka/<name>' }),
   deleteClaim: z.boolean().optional().meta({ description: 'Delete the PVC when its broker is removed. @default false' }),
 });
 
-const resourceList = z.record(z.string(), quantity('resource quantity'));
+const resourceList = z.record(resourceName, quantity('resource quantity'));
 const resourcesSchema = z.strictObject({
   requests: resourceList.optional(),
   limits: resourceList.optional(),
+}).superRefine((resources, ctx) => {
+  for (const [name, limit] of Object.entries(resources.limits ?? {})) {
+    const request = resources.requests?.[name];
+    if (request !== undefined && quantityValue(limit) < quantityValue(request)) {
+      ctx.addIssue({ code: 'custom', path: ['limits', name], message: `the limit ${limit} is below the request ${request}; a limit must be at least the request` });
+    }
+  }
 }).meta({ description: 'Container resources (requests / limits).' });
 
 const tolerationSchema = z.strictObject({
-  key: z.string().optional(),
+  key: labelKey('toleration key').optional(),
   operator: z.enum(['Exists', 'Equal']).optional(),
   value: z.string().optional(),
   effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
@@ -65,30 +83,40 @@ export const securityContextSchema = z.strictObject({
   fsGroup: linuxId('fsGroup', 0, '').optional().meta({ description: 'Group that owns the volumes. @default 1000' }),
 }).meta({ description: 'User and group ids for images other than apache/kafka. Merged field by field: broker over group over kafka.securityContext.' });
 
+/** Uuid.ZERO_UUID and Uuid.ONE_UUID, which Kafka refuses as ids. */
+const RESERVED_UUIDS = ['AAAAAAAAAAAAAAAAAAAAAA', 'AAAAAAAAAAAAAAAAAAAAAQ'];
+
+/** Environment variables the Pods get from kafka-cdk8s itself. */
+export const RESERVED_ENV_PREFIX = 'KAFKA_CDK8S_';
+
 /** Fields shared by broker groups, single brokers and the controller pool. */
 const podTemplateFields = {
-  image: z.string().min(1).optional().meta({ description: 'Container image. @default apache/kafka:<kafka.version>' }),
+  image: imageReference('image').optional().meta({ description: 'Container image. @default apache/kafka:<kafka.version>' }),
   resources: resourcesSchema.optional(),
   storage: z.array(volumeSchema).min(1, 'storage needs at least one volume').optional()
     .meta({ description: "Volumes, each a PVC listed in log.dirs. @default one 10Gi volume named 'data-0'" }),
-  nodeSelector: z.record(z.string(), z.string()).optional(),
+  nodeSelector: z.record(labelKey('nodeSelector key'), labelValue('nodeSelector value')).optional(),
   affinity: affinitySchema.optional(),
   securityContext: securityContextSchema.optional(),
   tolerations: z.array(tolerationSchema).optional(),
-  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment variable names are letters, digits and _'), z.string()).optional()
+  env: z.record(
+    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment variable names are letters, digits and _, not starting with a digit')
+      .refine((name) => !name.startsWith(RESERVED_ENV_PREFIX), `environment variables starting with ${RESERVED_ENV_PREFIX} are set by kafka-cdk8s`),
+    z.string(),
+  ).optional()
     .meta({ description: 'Extra environment variables, e.g. KAFKA_HEAP_OPTS.' }),
   config: kafkaConfig.optional(),
 };
 
 export const brokerGroupSchema = z.strictObject({
   ...podTemplateFields,
-  rack: z.string().min(1).optional().meta({ description: 'broker.rack for every broker of the group (a broker may override).' }),
+  rack: labelValue('rack').min(1).optional().meta({ description: 'broker.rack for every broker of the group (a broker may override); a Kubernetes label value, as it must match a node label.' }),
 }).meta({ description: 'A template for brokers: resources, storage, image, scheduling and config.' });
 
 export const brokerSchema = z.strictObject({
   id: nodeId.meta({ description: 'node.id of the broker; unique in the cluster, never reused for another broker.' }),
   group: z.string().optional().meta({ description: "Broker group (template) to use. @default 'default' if such a group exists, else none" }),
-  rack: z.string().min(1).optional().meta({ description: 'broker.rack (rack awareness). @default the group rack' }),
+  rack: labelValue('rack').min(1).optional().meta({ description: 'broker.rack (rack awareness); a Kubernetes label value. @default the group rack' }),
   ...podTemplateFields,
 });
 
@@ -119,10 +147,11 @@ export const kafkaClusterSpecSchema = z.strictObject({
   kafka: z.strictObject({
     version: z.string().regex(/^\d+\.\d+\.\d+$/, "version must look like '4.1.1'").default(DEFAULT_KAFKA_VERSION)
       .meta({ description: `Kafka version. @default ${DEFAULT_KAFKA_VERSION}` }),
-    image: z.string().min(1).optional().meta({ description: 'Container image for every node. @default apache/kafka:<version>' }),
+    image: imageReference('image').optional().meta({ description: 'Container image for every node. @default apache/kafka:<version>' }),
     securityContext: securityContextSchema.optional(),
   }).default({ version: DEFAULT_KAFKA_VERSION }),
-  clusterId: z.string().regex(/^[A-Za-z0-9_-]{22}$/, 'clusterId must be 22 base64url characters (a UUID, as printed by kafka-storage.sh random-uuid)').optional()
+  clusterId: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/, "clusterId must be 22 base64url characters, not starting with '-' (as printed by kafka-storage.sh random-uuid)")
+    .refine((id) => !RESERVED_UUIDS.includes(id), 'clusterId must not be one of the UUIDs that Kafka reserves (all zeros, or zeros and a final 1)').optional()
     .meta({ description: 'KRaft cluster id. @default derived from namespace/name (stable, never random)' }),
   clusterDomain: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'clusterDomain must be a DNS name').default('cluster.local'),
   controllers: controllersSchema.default({ mode: 'dedicated' }),

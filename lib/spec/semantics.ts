@@ -1,10 +1,13 @@
 /**
- * Rules that relate several fields of the spec. They run on the raw input,
+ * Rules that relate several fields of the spec (and a few warnings: specs
+ * that are valid but probably not what the user meant). They run on the raw input,
  * even when the structural (zod) validation failed elsewhere, so the user sees
  * every problem at once; hence the defensive reads.
  */
 import { ownedKeyReplacement } from '../config/owned-keys.js';
 import { DNS_LABEL } from './schema.js';
+import { pathsNest } from './paths.js';
+import { didYouMean } from './suggest.js';
 import { formatPath, showValue, type SpecProblem } from './problems.js';
 
 type Path = ReadonlyArray<string | number>;
@@ -14,6 +17,24 @@ const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !
 const rec = (v: unknown): Rec => (isRec(v) ? v : {});
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const isId = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+const MAX_NODE_ID = 2_147_483_647;
+/** Longest object name we add to the cluster name: `<name>-bootstrap`, a Service (63 characters at most). */
+const LONGEST_SHARED_SUFFIX = '-bootstrap';
+/** Volume names the Pod uses for itself. */
+const RESERVED_VOLUME_NAMES = new Set(['server-config']);
+/**
+ * Keys that only the active KRaft controller reads. Set on brokers that are not
+ * controllers, they would be accepted and do nothing.
+ */
+const CONTROLLER_ONLY_KEYS = new Set([
+  'auto.leader.rebalance.enable',
+  'leader.imbalance.check.interval.seconds',
+  'leader.imbalance.per.broker.percentage',
+  'broker.session.timeout.ms',
+  'delete.topic.enable',
+  'create.topic.policy.class.name',
+  'alter.config.policy.class.name',
+]);
 
 /** Kafka's own defaults for the internal topics' replication settings. */
 const KAFKA_DEFAULTS: Readonly<Record<string, number>> = {
@@ -42,6 +63,7 @@ interface Setting { readonly value: number; readonly path: Path | undefined }
 export function checkSemantics(input: unknown): SpecProblem[] {
   const problems: SpecProblem[] = [];
   const add = (path: Path, message: string) => problems.push({ path: formatPath(path), message });
+  const warn = (path: Path, message: string) => problems.push({ path: formatPath(path), message, warning: true });
   const spec = rec(input);
   const brokers = arr(spec.brokers);
   const groups = rec(spec.brokerGroups);
@@ -49,10 +71,15 @@ export function checkSemantics(input: unknown): SpecProblem[] {
   const name = typeof spec.name === 'string' ? spec.name : undefined;
 
   checkKafkaVersion(spec, add);
+  if (name && DNS_LABEL.test(name) && `${name}${LONGEST_SHARED_SUFFIX}`.length > 63) {
+    add(['name'], `name must be at most ${63 - LONGEST_SHARED_SUFFIX.length} characters: the Service '${name}${LONGEST_SHARED_SUFFIX}' must fit in 63 (got ${name.length})`);
+  }
+  checkPorts(spec, controllers, add);
   checkOwnedKeys(spec.config, ['config'], add);
   checkOwnedKeys(controllers.config, ['controllers', 'config'], add);
   for (const [g, group] of Object.entries(groups)) {
     checkOwnedKeys(rec(group).config, ['brokerGroups', g, 'config'], add);
+    checkControllerOnlyKeys(rec(group).config, ['brokerGroups', g, 'config'], add);
     checkVolumes(rec(group).storage, ['brokerGroups', g, 'storage'], add);
   }
   checkVolumes(controllers.storage, ['controllers', 'storage'], add);
@@ -70,15 +97,16 @@ export function checkSemantics(input: unknown): SpecProblem[] {
       }
     }
     if (broker.group !== undefined && !Object.hasOwn(groups, String(broker.group))) {
-      const known = Object.keys(groups);
+      const known = Object.keys(groups).sort();
       add(['brokers', i, 'group'], `unknown group ${showValue(broker.group)}; `
-        + (known.length ? `defined groups: ${known.sort().join(', ')}` : 'no brokerGroups are defined'));
+        + (known.length ? `${didYouMean(String(broker.group), known)}defined groups: ${known.join(', ')}` : 'no brokerGroups are defined'));
     }
     checkOwnedKeys(broker.config, ['brokers', i, 'config'], add);
+    if (!isCombinedController(controllers, broker.id)) checkControllerOnlyKeys(broker.config, ['brokers', i, 'config'], add);
     checkVolumes(broker.storage, ['brokers', i, 'storage'], add);
   });
 
-  checkControllers(controllers, firstSeen, name, add);
+  checkControllers(controllers, firstSeen, name, add, warn);
   checkRacks(spec, brokers, groups, add);
   checkReplication(spec, brokers, groups, add);
   return problems;
@@ -104,33 +132,61 @@ function checkOwnedKeys(config: unknown, path: Path, add: Add): void {
 
 function checkVolumes(storage: unknown, path: Path, add: Add): void {
   const names = new Map<string, number>();
-  const mounts = new Map<string, number>();
+  const mounts: Array<readonly [string, number]> = [];
   arr(storage).forEach((raw, i) => {
     const volume = rec(raw);
     if (typeof volume.name === 'string') {
       const prior = names.get(volume.name);
       if (prior !== undefined) add([...path, i, 'name'], `duplicate volume name ${showValue(volume.name)} (also ${formatPath([...path, prior, 'name'])})`);
       else names.set(volume.name, i);
+      if (RESERVED_VOLUME_NAMES.has(volume.name)) add([...path, i, 'name'], `volume name ${showValue(volume.name)} is used by kafka-cdk8s itself; choose another`);
     }
-    const mount = typeof volume.mountPath === 'string' ? volume.mountPath
+    // Compare normalized paths, so that '/data' and '/data/' are seen as the same place.
+    const mount = typeof volume.mountPath === 'string' ? volume.mountPath.replace(/(.)\/+$/, '$1')
       : typeof volume.name === 'string' ? `/var/lib/kafka/${volume.name}` : undefined;
-    if (mount) {
-      const prior = mounts.get(mount);
-      if (prior !== undefined) add([...path, i, 'mountPath'], `mount path ${showValue(mount)} is already used by ${formatPath([...path, prior])}`);
-      else mounts.set(mount, i);
-      if (mount === '/etc/kafka-cdk8s' || mount.startsWith('/etc/kafka-cdk8s/')) {
-        add([...path, i, 'mountPath'], `mount path ${showValue(mount)} is reserved for the rendered server.properties`);
-      }
-    }
+    if (!mount) return;
+    const same = mounts.find(([other]) => other === mount);
+    const nested = mounts.find(([other]) => pathsNest(other, mount));
+    if (same) add([...path, i, 'mountPath'], `mount path ${showValue(mount)} is already used by ${formatPath([...path, same[1]])}`);
+    else if (nested) add([...path, i, 'mountPath'], `mount path ${showValue(mount)} and ${showValue(nested[0])} (${formatPath([...path, nested[1]])}) are inside one another; each volume needs its own directory`);
+    mounts.push([mount, i]);
   });
 }
 
-function checkControllers(controllers: Rec, brokerIds: Map<number, number>, name: string | undefined, add: Add): void {
+function checkControllerOnlyKeys(config: unknown, path: Path, add: Add): void {
+  for (const key of Object.keys(rec(config))) {
+    if (CONTROLLER_ONLY_KEYS.has(key)) {
+      add([...path, key], `'${key}' is read only by the KRaft controllers, so on brokers it has no effect; set it in config (every node) or controllers.config`);
+    }
+  }
+}
+
+function isCombinedController(controllers: Rec, id: unknown): boolean {
+  return controllers.mode === 'combined' && (controllers.brokerIds === undefined || arr(controllers.brokerIds).includes(id));
+}
+
+function checkPorts(spec: Rec, controllers: Rec, add: Add): void {
+  const listeners = rec(spec.listeners);
+  const internal = rec(listeners.internal).port ?? 9092;
+  const controller = rec(listeners.controller).port ?? 9093;
+  if (controllers.mode === 'combined' && internal === controller) {
+    add(['listeners', 'controller', 'port'], `port ${showValue(controller)} is also listeners.internal.port; in combined mode a node listens on both, so they must differ`);
+  }
+}
+
+function checkControllers(controllers: Rec, brokerIds: Map<number, number>, name: string | undefined, add: Add, warn: Add): void {
   const mode = controllers.mode ?? 'dedicated';
   if (mode === 'dedicated') {
     if (controllers.brokerIds !== undefined) add(['controllers', 'brokerIds'], "brokerIds applies to mode 'combined' only; dedicated controllers use replicas and idBase");
     const replicas = Number.isInteger(controllers.replicas) ? (controllers.replicas as number) : 3;
     const idBase = isId(controllers.idBase) ? controllers.idBase : 9000;
+    if (idBase + replicas - 1 > MAX_NODE_ID) {
+      add(['controllers', 'idBase'], `controller ids ${idBase}..${idBase + replicas - 1} go past ${MAX_NODE_ID}, the largest node.id Kafka accepts; lower idBase`);
+      return;
+    }
+    if (replicas % 2 === 0) {
+      warn(['controllers', 'replicas'], `${replicas} controllers tolerate no more failures than ${replicas - 1}; an odd number is usually better`);
+    }
     for (let id = idBase; id < idBase + replicas; id++) {
       const clash = brokerIds.get(id);
       if (clash !== undefined) {
@@ -146,6 +202,10 @@ function checkControllers(controllers: Rec, brokerIds: Map<number, number>, name
       if (controllers[field] !== undefined) add(['controllers', field], `${field} applies to mode 'dedicated' only; combined mode uses brokerIds`);
     }
     const seen = new Set<unknown>();
+    const voters = controllers.brokerIds === undefined ? Math.min(3, brokerIds.size) : arr(controllers.brokerIds).length;
+    if (voters > 0 && voters % 2 === 0) {
+      warn(['controllers', 'brokerIds'], `${voters} controllers tolerate no more failures than ${voters - 1}; an odd number is usually better`);
+    }
     arr(controllers.brokerIds).forEach((id, i) => {
       if (seen.has(id)) add(['controllers', 'brokerIds', i], `duplicate controller id ${showValue(id)}`);
       seen.add(id);
@@ -176,13 +236,13 @@ function checkReplication(spec: Rec, brokers: unknown[], groups: Rec, add: Add):
     const key = `${formatPath(path)}|${message}`;
     if (!reported.has(key)) { reported.add(key); add(path, message); }
   };
-  for (const raw of brokers) {
+  brokers.forEach((raw, index) => {
     const broker = rec(raw);
     const groupName = typeof broker.group === 'string' ? broker.group : 'default';
     const layers: Array<[unknown, Path]> = [
       [spec.config, ['config']],
       [rec(groups[groupName]).config, ['brokerGroups', groupName, 'config']],
-      [broker.config, ['brokers', brokers.indexOf(raw), 'config']],
+      [broker.config, ['brokers', index, 'config']],
     ];
     const effective = (key: string): Setting => {
       let setting: Setting = { value: KAFKA_DEFAULTS[key]!, path: undefined };
@@ -205,5 +265,5 @@ function checkReplication(spec: Rec, brokers: unknown[], groups: Rec, add: Add):
         report(isr.path ?? ['config', isrKey], `${isrKey}=${isr.value} is larger than ${rfKey}=${rf.value}; writes with acks=all would always fail`);
       }
     }
-  }
+  });
 }

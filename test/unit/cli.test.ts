@@ -52,7 +52,7 @@ test('usage errors exit non-zero with a hint; --help exits 0', () => {
   assert.match(unknown.stderr, /unknown command 'frobnicate'/);
   const noFile = run('validate', '-f', '/does/not/exist.yaml');
   assert.equal(noFile.status, 1);
-  assert.match(noFile.stderr, /cannot read spec file \/does\/not\/exist\.yaml: ENOENT/);
+  assert.match(noFile.stderr, /cannot read spec file \/does\/not\/exist\.yaml: no such file/);
   const help = run('synth', '--help');
   assert.equal(help.status, 0);
   assert.match(help.stdout, /kafka-cdk8s synth -f cluster\.yaml -o dist\//);
@@ -68,4 +68,29 @@ test('`cdk8s synth` (through cdk8s.yaml) writes the same bytes as kafka-cdk8s sy
   assert.equal(cdk8s.status, 0, cdk8s.stderr + cdk8s.stdout);
   assert.equal(run('synth', '-f', EXAMPLE_FILE, '-o', join(dir, 'ours')).status, 0);
   assert.equal(readFileSync(join(dir, 'cdk8s', 'demo.k8s.yaml'), 'utf8'), readFileSync(join(dir, 'ours', 'demo.k8s.yaml'), 'utf8'));
+});
+
+test('output under /proc is refused at once with a clear message (it used to spin at 100% CPU)', () => {
+  const result = spawnSync(process.execPath, [CLI, 'synth', '-f', EXAMPLE_FILE, '-o', '/proc/kafka-cdk8s-out'], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(result.status, 1, result.stderr);
+  assert.match(result.stderr, /cannot write to \/proc\/kafka-cdk8s-out: \/proc is a kernel file system; choose an output directory on disk/);
+});
+
+test('file errors say what is wrong, not a raw errno', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kc-cli-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  assert.match(run('validate', '-f', dir).stderr, /cannot read spec file .*: it is a directory; give a YAML file/);
+  const file = join(dir, 'taken');
+  writeFileSync(file, '');
+  assert.match(run('synth', '-f', EXAMPLE_FILE, '-o', join(file, 'out')).stderr, /cannot write to .*taken\/out: a part of the path is a file, not a directory/);
+});
+
+test('validate prints warnings on stderr and still exits 0', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kc-cli-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const spec = join(dir, 'even.yaml');
+  writeFileSync(spec, 'name: even\ncontrollers: { replicas: 4 }\nconfig: { default.replication.factor: 3 }\nbrokers: [ { id: 0 }, { id: 1 }, { id: 2 } ]\n');
+  const result = run('validate', '-f', spec);
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stderr, /warning: .*even\.yaml: controllers\.replicas: 4 controllers tolerate no more failures than 3/);
 });
