@@ -1,3 +1,4 @@
 export * from './owned-keys.js';
 export * from './properties-format.js';
 export * from './server-properties.js';
+export * from './kafka-keys.js';

@@ -11,6 +11,7 @@
  * Pure: no I/O beyond the JSON import.
  */
 import table from './kafka-keys-4.4.json' with { type: 'json' };
+import { editDistance } from '../spec/suggest.js';
 
 export type KeyKind = 'read-only' | 'per-broker' | 'cluster-wide';
 export type KafkaConfigType = 'INT' | 'LONG' | 'SHORT' | 'DOUBLE' | 'BOOLEAN' | 'STRING' | 'LIST' | 'CLASS' | 'PASSWORD';
@@ -236,7 +237,6 @@ function checkStringValidator(info: KafkaKeyInfo, v: string, bad: Bad): string |
 function checkList(info: KafkaKeyInfo, v: string, bad: Bad): string | undefined {
   // Kafka's LIST parsing: empty means the empty list, else split on commas with the spaces around them.
   const items = v === '' ? [] : v.split(/\s*,\s*/);
-  if (info.validValues === 'non-empty list' && items.length === 0) return bad('a non-empty comma-separated list');
   if (info.listEmptyAllowed === undefined) return undefined; // no list validator: any list
   const set = parseSet(info.validValues);
   const what = set ? `a comma-separated list of ${oneOf(set)}` : 'a comma-separated list';
@@ -271,20 +271,3 @@ export function suggestKey(name: string): string | undefined {
   return best;
 }
 
-/** Levenshtein distance, bounded: returns max + 1 as soon as it must exceed max. */
-function editDistance(a: string, b: string, max: number): number {
-  if (max < 0 || Math.abs(a.length - b.length) > max) return max + 1;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    let rowMin = i;
-    for (let j = 1; j <= b.length; j++) {
-      const d = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-      row.push(d);
-      if (d < rowMin) rowMin = d;
-    }
-    if (rowMin > max) return max + 1;
-    prev = row;
-  }
-  return prev[b.length]!;
-}

@@ -18,11 +18,13 @@ const OWNED: Readonly<Record<string, string>> = {
   'log.dir': 'storage',
   'metadata.log.dir': 'storage',
   'broker.rack': 'brokers[].rack or brokerGroups.<name>.rack',
+  // The quorum is dynamic and its membership is managed; timeouts (controller.quorum.*.ms) stay the user's.
+  'controller.quorum.voters': 'controllers',
+  'controller.quorum.bootstrap.servers': 'controllers',
+  'controller.quorum.auto.join.enable': 'controllers',
 };
-const OWNED_PREFIXES: ReadonlyArray<readonly [string, string]> = [['controller.quorum.', 'controllers']];
 
 /** If `key` is owned by the tool, the spec field to use instead; else undefined. */
 export function ownedKeyReplacement(key: string): string | undefined {
-  if (Object.hasOwn(OWNED, key)) return OWNED[key];
-  return OWNED_PREFIXES.find(([prefix]) => key.startsWith(prefix))?.[1];
+  return Object.hasOwn(OWNED, key) ? OWNED[key] : undefined;
 }

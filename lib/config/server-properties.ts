@@ -36,12 +36,24 @@ export function ownedConfig(cluster: ClusterModel, node: KafkaNodeModel): Record
     'advertised.listeners': advertised.join(','),
     'listener.security.protocol.map': `${CONTROLLER_LISTENER}:PLAINTEXT,${INTERNAL_LISTENER}:PLAINTEXT`,
     'controller.listener.names': CONTROLLER_LISTENER,
-    'controller.quorum.voters': cluster.voters.map((v) => `${v.id}@${v.host}:${controller}`).join(','),
-    'log.dirs': node.volumes.map((v) => `${v.mountPath}/${LOG_SUBDIR}`).join(','),
+    // A dynamic quorum (KIP-853): nodes find the voters through these; the voter set itself
+    // lives in the metadata log, bootstrapped once (see render/start-script.ts).
+    'controller.quorum.bootstrap.servers': quorumBootstrapServers(cluster),
+    'log.dirs': node.volumes.map(logDir).join(','),
+    // Pinned: with several log dirs Kafka would otherwise put it on the first one, so a
+    // volume added in front would get a second, empty metadata log.
+    'metadata.log.dir': logDir(node.volumes.find((v) => v.metadataLog)!),
   };
   if (isBroker) owned['inter.broker.listener.name'] = INTERNAL_LISTENER;
   if (isBroker && node.rack !== undefined) owned['broker.rack'] = node.rack;
   return owned;
+}
+
+const logDir = (volume: KafkaNodeModel['volumes'][number]) => `${volume.mountPath}/${LOG_SUBDIR}`;
+
+/** host:port of every controller, for controller.quorum.bootstrap.servers and the admin tools. */
+export function quorumBootstrapServers(cluster: ClusterModel): string {
+  return cluster.voters.map((v) => `${v.host}:${cluster.ports.controller}`).join(',');
 }
 
 /** Effective config of a node: user config with the owned keys on top. */

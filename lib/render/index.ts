@@ -1,3 +1,4 @@
 export * from './canonical.js';
 export * from './metadata.js';
-export { CLUSTER_ID_ENV, renderNodePod, sha256, type NodePod } from './node-pod.js';
+export { renderNodePod, sha256, type NodePod } from './node-pod.js';
+export * from './start-script.js';

@@ -9,29 +9,28 @@
  * the Pod exactly as written.
  */
 import { createHash } from 'node:crypto';
-import { CONFIG_DIR, CONFIG_FILE } from '../config/server-properties.js';
+import { CONFIG_DIR } from '../config/server-properties.js';
 import type { ClusterModel, KafkaNodeModel } from '../spec/resolve.js';
 import type { AffinitySpec } from '../spec/kube-schemas.js';
-import {
-  ANNOTATION_DESIRED_HASH, CONFIG_KEY_PROPERTIES, GITOPS_CREATE_ONLY_ANNOTATIONS, createOnlyLabels,
-} from './metadata.js';
+import { quantityValue } from '../spec/kube-schemas.js';
+import { ANNOTATION_DESIRED_HASH, GITOPS_CREATE_ONLY_ANNOTATIONS, createOnlyLabels, poolSelector } from './metadata.js';
+import { LOG4J2_FILE, readinessScript, scriptEnv, startScript } from './start-script.js';
 
-const CONFIG_VOLUME = 'server-config';
-/** Container env var holding the KRaft cluster id that storage is formatted with. */
-export const CLUSTER_ID_ENV = 'KAFKA_CDK8S_CLUSTER_ID';
-/** Generous, so a broker finishes its controlled shutdown (leadership moves away) before SIGKILL. */
-const TERMINATION_GRACE_SECONDS = 180;
-
-/**
- * Formats every log dir on first start (idempotent: --ignore-formatted skips
- * formatted dirs and formats new ones, e.g. an added disk), then runs Kafka
- * with the mounted server.properties.
- */
-const START_SCRIPT = [
-  'set -e',
-  `/opt/kafka/bin/kafka-storage.sh format --cluster-id "$${CLUSTER_ID_ENV}" --config ${CONFIG_DIR}/${CONFIG_FILE} --ignore-formatted`,
-  `exec /opt/kafka/bin/kafka-server-start.sh ${CONFIG_DIR}/${CONFIG_FILE}`,
-].join('\n');
+/** An emptyDir for the files the start script writes (server.properties, log4j2); never the live ConfigMap. */
+export const CONFIG_VOLUME = 'server-config';
+/** Kafka 4.4 waits up to 5 minutes (fixed) for the controllers to approve a broker's controlled shutdown. */
+const CONTROLLED_SHUTDOWN_WAIT_SECONDS = 300;
+/** Then it closes its logs; a SIGKILL before that means log recovery at the next start. */
+const LOG_CLOSE_SECONDS = 60;
+/** Controllers stop in seconds; the margin covers a snapshot being written. */
+const CONTROLLER_GRACE_SECONDS = 60;
+/** Log recovery after an unclean stop can take long; the startup probe allows this much before liveness counts. */
+const STARTUP_BUDGET_SECONDS = 1800;
+/** Heap as a share of the container's memory: Kafka lives on the page cache. */
+const HEAP_SHARE = 0.5;
+const MIN_HEAP_MIB = 256;
+/** Bounds for what the container writes outside its volumes (Kafka itself logs to stdout). */
+const EPHEMERAL_STORAGE = { request: '100Mi', limit: '1Gi' };
 
 export interface NodePod {
   /** The Pod as Kubernetes JSON, as emitted and stored in the ConfigMap. */
@@ -41,7 +40,7 @@ export interface NodePod {
 }
 
 export function renderNodePod(cluster: ClusterModel, node: KafkaNodeModel, serverProperties: string): NodePod {
-  const manifest = podManifest(cluster, node);
+  const manifest = podManifest(cluster, node, serverProperties);
   // Every input is canonical (resolve sorts the user's maps), so equal meaning gives equal bytes.
   const hash = sha256(`${serverProperties}\n${JSON.stringify(manifest)}`);
   manifest.metadata.annotations[ANNOTATION_DESIRED_HASH] = hash;
@@ -49,8 +48,9 @@ export function renderNodePod(cluster: ClusterModel, node: KafkaNodeModel, serve
 }
 
 const tcpProbe = (port: number) => ({ tcpSocket: { port } });
+const execProbe = (script: string) => ({ exec: { command: ['/bin/bash', '-c', script] } });
 
-function podManifest(cluster: ClusterModel, node: KafkaNodeModel) {
+function podManifest(cluster: ClusterModel, node: KafkaNodeModel, serverProperties: string) {
   const isBroker = node.roles.includes('broker');
   const probePort = isBroker ? cluster.ports.internal : cluster.ports.controller;
   const ports = [
@@ -58,11 +58,12 @@ function podManifest(cluster: ClusterModel, node: KafkaNodeModel) {
     ...(node.roles.includes('controller') ? [{ name: 'controller', containerPort: cluster.ports.controller, protocol: 'TCP' }] : []),
   ];
   const env = [
-    { name: CLUSTER_ID_ENV, value: cluster.clusterId },
-    ...Object.keys(node.env).map((name) => ({ name, value: node.env[name]! })),
+    ...scriptEnv(cluster, node, serverProperties),
+    ...Object.entries(kafkaEnv(node)).map(([name, value]) => ({ name, value })),
   ];
   const { runAsUser, runAsGroup, fsGroup } = node.securityContext;
-  const affinity = withRackAffinity(cluster, node);
+  const affinity = withSpreadAffinity(cluster, node, withRackAffinity(cluster, node));
+  const spread = topologySpread(cluster, node);
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -80,7 +81,9 @@ function podManifest(cluster: ClusterModel, node: KafkaNodeModel) {
       // Service links put one env var per Service into every Pod: thousands with 1000 brokers.
       enableServiceLinks: false,
       hostname: node.name,
-      terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
+      // Longer than Kafka's own controlled-shutdown wait plus closing the logs, so that a broker
+      // stopping while the quorum is down still ends cleanly instead of being killed.
+      terminationGracePeriodSeconds: isBroker ? CONTROLLED_SHUTDOWN_WAIT_SECONDS + LOG_CLOSE_SECONDS : CONTROLLER_GRACE_SECONDS,
       // Pod Security Standard "restricted".
       securityContext: {
         runAsNonRoot: true,
@@ -93,25 +96,29 @@ function podManifest(cluster: ClusterModel, node: KafkaNodeModel) {
       containers: [{
         name: 'kafka',
         image: node.image,
-        command: ['/bin/bash', '-c', START_SCRIPT],
+        command: ['/bin/bash', '-c', startScript()],
         env,
         ports,
-        ...(node.resources ? { resources: node.resources } : {}),
+        resources: withEphemeralStorage(node.resources),
         volumeMounts: [
-          { name: CONFIG_VOLUME, mountPath: CONFIG_DIR, readOnly: true },
+          { name: CONFIG_VOLUME, mountPath: CONFIG_DIR },
           ...node.volumes.map((v) => ({ name: v.name, mountPath: v.mountPath })),
         ],
-        readinessProbe: { ...tcpProbe(probePort), periodSeconds: 5, failureThreshold: 3 },
-        livenessProbe: { ...tcpProbe(probePort), initialDelaySeconds: 60, periodSeconds: 10, failureThreshold: 6 },
+        startupProbe: { ...tcpProbe(probePort), periodSeconds: 10, failureThreshold: STARTUP_BUDGET_SECONDS / 10 },
+        livenessProbe: { ...tcpProbe(probePort), periodSeconds: 10, failureThreshold: 6 },
+        // The in-sync check starts a JVM (the image's Kafka tools), so it gets time; it runs
+        // until it first passes after a container start, then only the port is checked.
+        readinessProbe: { ...execProbe(readinessScript(cluster, node)), periodSeconds: 10, timeoutSeconds: 60, failureThreshold: 1 },
         securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true },
       }],
       volumes: [
-        { name: CONFIG_VOLUME, configMap: { name: node.name, items: [{ key: CONFIG_KEY_PROPERTIES, path: CONFIG_FILE }] } },
+        { name: CONFIG_VOLUME, emptyDir: { sizeLimit: '16Mi' } },
         ...node.volumes.map((v) => ({ name: v.name, persistentVolumeClaim: { claimName: v.claimName } })),
       ],
       ...(Object.keys(node.nodeSelector).length ? { nodeSelector: node.nodeSelector } : {}),
       ...(affinity ? { affinity } : {}),
       ...(node.tolerations.length ? { tolerations: node.tolerations } : {}),
+      ...(spread.length ? { topologySpreadConstraints: spread } : {}),
     },
   };
 }
@@ -128,6 +135,55 @@ function withRackAffinity(cluster: ClusterModel, node: KafkaNodeModel): Affinity
   return {
     ...user,
     nodeAffinity: { ...user?.nodeAffinity, requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: terms } },
+  };
+}
+
+/**
+ * Kafka's env: heap from the container's memory (unless the user set
+ * KAFKA_HEAP_OPTS), logs to stdout with no GC log file, then the user's env.
+ */
+function kafkaEnv(node: KafkaNodeModel): Record<string, string> {
+  const memory = node.resources?.limits?.memory ?? node.resources?.requests?.memory;
+  const heapMiB = memory === undefined ? undefined : Math.max(MIN_HEAP_MIB, Math.floor((quantityValue(memory) * HEAP_SHARE) / 2 ** 20));
+  return {
+    ...(heapMiB !== undefined ? { KAFKA_HEAP_OPTS: `-Xms${heapMiB}m -Xmx${heapMiB}m` } : {}),
+    KAFKA_LOG4J_OPTS: `-Dlog4j2.configurationFile=${CONFIG_DIR}/${LOG4J2_FILE}`,
+    // kafka-server-start.sh adds -loggc (a GC log file in the container) unless EXTRA_ARGS is set.
+    EXTRA_ARGS: '-name kafkaServer',
+    LOG_DIR: '/tmp/kafka-logs',
+    ...node.env,
+  };
+}
+
+function withEphemeralStorage(resources: KafkaNodeModel['resources']) {
+  return {
+    limits: { 'ephemeral-storage': EPHEMERAL_STORAGE.limit, ...resources?.limits },
+    requests: { 'ephemeral-storage': EPHEMERAL_STORAGE.request, ...resources?.requests },
+  };
+}
+
+const SPREAD_KEYS = ['kubernetes.io/hostname', 'topology.kubernetes.io/zone'] as const;
+
+/** 'preferred': spread each pool over nodes and zones as far as possible, never blocking scheduling. */
+function topologySpread(cluster: ClusterModel, node: KafkaNodeModel) {
+  if (cluster.topologySpread === 'none') return [];
+  const keys = cluster.topologySpread === 'required' ? SPREAD_KEYS.slice(1) : SPREAD_KEYS;
+  return keys.map((topologyKey) => ({
+    maxSkew: 1,
+    topologyKey,
+    whenUnsatisfiable: 'ScheduleAnyway',
+    labelSelector: { matchLabels: poolSelector(cluster, node.pool) },
+  }));
+}
+
+/** 'required': at most one Pod of the pool per Kubernetes node, added to the user's own pod anti-affinity. */
+function withSpreadAffinity(cluster: ClusterModel, node: KafkaNodeModel, affinity: AffinitySpec | undefined): AffinitySpec | undefined {
+  if (cluster.topologySpread !== 'required') return affinity;
+  const term = { labelSelector: { matchLabels: poolSelector(cluster, node.pool) }, topologyKey: SPREAD_KEYS[0] };
+  const anti = affinity?.podAntiAffinity;
+  return {
+    ...affinity,
+    podAntiAffinity: { ...anti, requiredDuringSchedulingIgnoredDuringExecution: [...(anti?.requiredDuringSchedulingIgnoredDuringExecution ?? []), term] },
   };
 }
 

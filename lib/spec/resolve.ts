@@ -22,6 +22,8 @@ export interface ResolvedVolume {
   readonly deleteClaim: boolean;
   /** PersistentVolumeClaim name: <node name>-<volume name>. */
   readonly claimName: string;
+  /** Whether this volume holds the KRaft metadata log. Exactly one volume of a node does. */
+  readonly metadataLog: boolean;
 }
 
 export interface KafkaNodeModel {
@@ -67,6 +69,7 @@ export interface ClusterModel {
   readonly controllerMode: 'dedicated' | 'combined';
   readonly ports: { readonly internal: number; readonly controller: number };
   readonly rackTopologyKey?: string;
+  readonly topologySpread: 'preferred' | 'required' | 'none';
   /** Nodes with the controller role (the KRaft voters), by id. */
   readonly voters: readonly KafkaNodeModel[];
   /** Nodes with the broker role, by id. */
@@ -154,6 +157,7 @@ function resolveParsed(spec: ParsedClusterSpec): ClusterModel {
     controllerMode,
     ports: { internal: spec.listeners.internal.port, controller: spec.listeners.controller.port },
     rackTopologyKey: spec.rackAwareness?.topologyKey,
+    topologySpread: spec.topologySpread,
     voters: controllerMode === 'dedicated' ? dedicated : brokers.filter((b) => b.roles.includes('controller')),
     brokers,
     nodes: [...dedicated, ...brokers],
@@ -207,6 +211,7 @@ function buildNode(input: NodeInput): KafkaNodeModel {
       mountPath: v.mountPath ?? `/var/lib/kafka/${v.name}`,
       deleteClaim: v.deleteClaim ?? false,
       claimName: `${input.name}-${v.name}`,
+      metadataLog: v.name === metadataVolume(storage),
     })),
     nodeSelector: merged('nodeSelector'),
     affinity: canonical(last('affinity')),
@@ -220,6 +225,11 @@ function buildNode(input: NodeInput): KafkaNodeModel {
     rack: input.rack,
     config: stringifyConfig(Object.assign({}, input.clusterConfig, ...input.layers.map((layer) => layer.config ?? {}))),
   };
+}
+
+/** The volume holding the metadata log: the marked one, else data-0, else the only one (validation ensures one). */
+function metadataVolume(storage: readonly VolumeSpec[]): string | undefined {
+  return (storage.find((v) => v.metadataLog) ?? storage.find((v) => v.name === 'data-0') ?? (storage.length === 1 ? storage[0] : undefined))?.name;
 }
 
 function mergeResources(layers: ReadonlyArray<ResourcesSpec | undefined>): ResourcesSpec | undefined {

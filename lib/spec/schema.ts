@@ -51,6 +51,7 @@ export const volumeSchema = z.strictObject({
   }).optional()
     .meta({ description: 'Where the volume is mounted. @default /var/lib/kafka/<name>' }),
   deleteClaim: z.boolean().optional().meta({ description: 'Delete the PVC when its broker is removed. @default false' }),
+  metadataLog: z.boolean().optional().meta({ description: "Holds the KRaft metadata log (metadata.log.dir). Pinned so that a change to the volume list never moves it. @default the volume named 'data-0', or the only volume" }),
 });
 
 const resourceList = z.record(resourceName, quantity('resource quantity'));
@@ -159,6 +160,8 @@ export const kafkaClusterSpecSchema = z.strictObject({
   brokers: z.array(brokerSchema).min(1, 'a cluster needs at least one broker'),
   config: kafkaConfig.optional(),
   listeners: listenersSchema.default({ internal: { port: 9092 }, controller: { port: 9093 } }),
+  topologySpread: z.enum(['preferred', 'required', 'none']).default('preferred')
+    .meta({ description: "Spread each pool's Pods across nodes and zones: 'preferred' (topology spread constraints that never block scheduling), 'required' (at most one Pod of a pool per node, zones preferred) or 'none'. Your own affinity is kept and added to. @default preferred" }),
   rackAwareness: z.strictObject({
     topologyKey: z.string().min(1).default('topology.kubernetes.io/zone'),
   }).optional().meta({ description: "Spread brokers by rack: each broker's Pod is pinned to nodes whose topologyKey label equals its rack; every broker needs a rack." }),

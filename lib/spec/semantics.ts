@@ -5,6 +5,7 @@
  * every problem at once; hence the defensive reads.
  */
 import { ownedKeyReplacement } from '../config/owned-keys.js';
+import { checkValue, KAFKA_KEYS_VERSION, kafkaKey, listenerKey, removedKey, suggestKey } from '../config/kafka-keys.js';
 import { DNS_LABEL } from './schema.js';
 import { pathsNest } from './paths.js';
 import { didYouMean } from './suggest.js';
@@ -29,7 +30,6 @@ const RESERVED_VOLUME_NAMES = new Set(['server-config']);
 const CONTROLLER_ONLY_KEYS = new Set([
   'auto.leader.rebalance.enable',
   'leader.imbalance.check.interval.seconds',
-  'leader.imbalance.per.broker.percentage',
   'broker.session.timeout.ms',
   'delete.topic.enable',
   'create.topic.policy.class.name',
@@ -75,10 +75,10 @@ export function checkSemantics(input: unknown): SpecProblem[] {
     add(['name'], `name must be at most ${63 - LONGEST_SHARED_SUFFIX.length} characters: the Service '${name}${LONGEST_SHARED_SUFFIX}' must fit in 63 (got ${name.length})`);
   }
   checkPorts(spec, controllers, add);
-  checkOwnedKeys(spec.config, ['config'], add);
-  checkOwnedKeys(controllers.config, ['controllers', 'config'], add);
+  checkConfigKeys(spec.config, ['config'], add, warn);
+  checkConfigKeys(controllers.config, ['controllers', 'config'], add, warn);
   for (const [g, group] of Object.entries(groups)) {
-    checkOwnedKeys(rec(group).config, ['brokerGroups', g, 'config'], add);
+    checkConfigKeys(rec(group).config, ['brokerGroups', g, 'config'], add, warn);
     checkControllerOnlyKeys(rec(group).config, ['brokerGroups', g, 'config'], add);
     checkVolumes(rec(group).storage, ['brokerGroups', g, 'storage'], add);
   }
@@ -101,7 +101,7 @@ export function checkSemantics(input: unknown): SpecProblem[] {
       add(['brokers', i, 'group'], `unknown group ${showValue(broker.group)}; `
         + (known.length ? `${didYouMean(String(broker.group), known)}defined groups: ${known.join(', ')}` : 'no brokerGroups are defined'));
     }
-    checkOwnedKeys(broker.config, ['brokers', i, 'config'], add);
+    checkConfigKeys(broker.config, ['brokers', i, 'config'], add, warn);
     if (!isCombinedController(controllers, broker.id)) checkControllerOnlyKeys(broker.config, ['brokers', i, 'config'], add);
     checkVolumes(broker.storage, ['brokers', i, 'storage'], add);
   });
@@ -123,17 +123,35 @@ function checkKafkaVersion(spec: Rec, add: Add): void {
   }
 }
 
-function checkOwnedKeys(config: unknown, path: Path, add: Add): void {
-  for (const key of Object.keys(rec(config))) {
+/** Each key of one config map: not ours, not removed from Kafka, a value Kafka parses; unknown keys are warned about. */
+function checkConfigKeys(config: unknown, path: Path, add: Add, warn: Add): void {
+  for (const [key, value] of Object.entries(rec(config))) {
+    const at = [...path, key];
     const instead = ownedKeyReplacement(key);
-    if (instead) add([...path, key], `'${key}' is set by kafka-cdk8s and cannot be overridden; use ${instead} instead`);
+    const removed = removedKey(key);
+    if (instead) add(at, `'${key}' is set by kafka-cdk8s and cannot be overridden; use ${instead} instead`);
+    else if (removed) add(at, `'${key}' is no longer a Kafka setting: ${removed}`);
+    else if (kafkaKey(key) || listenerKey(key)) {
+      const bad = ['string', 'number', 'boolean', 'bigint'].includes(typeof value) ? checkValue(key, String(value)) : undefined;
+      if (bad) add(at, bad);
+    } else {
+      const hint = suggestKey(key);
+      warn(at, `'${key}' is not a Kafka ${KAFKA_KEYS_VERSION} broker setting${hint ? `; did you mean '${hint}'?` : ' (fine for a plugin\'s own settings)'}`);
+    }
   }
 }
 
 function checkVolumes(storage: unknown, path: Path, add: Add): void {
   const names = new Map<string, number>();
   const mounts: Array<readonly [string, number]> = [];
-  arr(storage).forEach((raw, i) => {
+  const metadataVolumes: number[] = [];
+  const list = arr(storage);
+  const isVolume = (v: unknown) => typeof rec(v).name === 'string';
+  if (list.length > 1 && list.every(isVolume) && !list.some((v) => rec(v).metadataLog === true || rec(v).name === 'data-0')) {
+    add(path, "with several volumes, mark the one that holds the KRaft metadata log with 'metadataLog: true' "
+      + '(the volume that held it so far: the first one, if this node already runs), or name one data-0');
+  }
+  list.forEach((raw, i) => {
     const volume = rec(raw);
     if (typeof volume.name === 'string') {
       const prior = names.get(volume.name);
@@ -144,6 +162,11 @@ function checkVolumes(storage: unknown, path: Path, add: Add): void {
     // Compare normalized paths, so that '/data' and '/data/' are seen as the same place.
     const mount = typeof volume.mountPath === 'string' ? volume.mountPath.replace(/(.)\/+$/, '$1')
       : typeof volume.name === 'string' ? `/var/lib/kafka/${volume.name}` : undefined;
+    if (volume.metadataLog === true) {
+      const prior = metadataVolumes.find(() => true);
+      if (prior !== undefined) add([...path, i, 'metadataLog'], `only one volume holds the metadata log; ${formatPath([...path, prior, 'metadataLog'])} is already marked`);
+      metadataVolumes.push(i);
+    }
     if (!mount) return;
     const same = mounts.find(([other]) => other === mount);
     const nested = mounts.find(([other]) => pathsNest(other, mount));

@@ -2,7 +2,7 @@
 
 /** Levenshtein distance, bounded: returns max + 1 as soon as it exceeds max. */
 export function editDistance(a: string, b: string, max: number): number {
-  if (Math.abs(a.length - b.length) > max) return max + 1;
+  if (max < 0 || Math.abs(a.length - b.length) > max) return max + 1;
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const row = [i];

@@ -57,8 +57,10 @@ test('server.properties: owned keys from the topology, user config merged, sorte
   assert.equal(broker2['broker.rack'], 'zone-c');
   assert.equal(broker2['num.io.threads'], '16');
   assert.equal(broker2['advertised.listeners'], 'INTERNAL://demo-broker-2.kafka.svc.cluster.local:9092');
-  assert.equal(broker2['controller.quorum.voters'],
-    [9000, 9001, 9002].map((id) => `${id}@demo-controller-${id}.kafka.svc.cluster.local:9093`).join(','));
+  assert.equal(broker2['controller.quorum.bootstrap.servers'],
+    [9000, 9001, 9002].map((id) => `demo-controller-${id}.kafka.svc.cluster.local:9093`).join(','));
+  assert.equal(broker2['controller.quorum.voters'], undefined, 'a dynamic quorum (KIP-853)');
+  assert.equal(broker2['metadata.log.dir'], '/var/lib/kafka/data-0/kafka-log');
   const controller = props(objects, 'demo-controller-9001');
   assert.equal(controller['process.roles'], 'controller');
   assert.equal(controller['listeners'], 'CONTROLLER://:9093');
@@ -159,19 +161,21 @@ test('GitOps markers: Pods and PVCs are create-only; per-node objects and the Na
   }
 });
 
-test('broker Pods format storage with the cluster id, then start Kafka with the mounted server.properties', () => {
+test('broker Pods write the config they were created with, format storage with the cluster id, then start Kafka', () => {
   const objects = synthObjects(exampleSpec());
   const pod = objects.find((o) => o.kind === 'Pod' && o.metadata.name === 'demo-broker-1') as any;
   const container = pod.spec.containers[0];
   const script: string = container.command.at(-1);
-  assert.match(script, /kafka-storage\.sh format --cluster-id "\$KAFKA_CDK8S_CLUSTER_ID" --config \/etc\/kafka-cdk8s\/server\.properties --ignore-formatted/);
-  assert.match(script, /exec \/opt\/kafka\/bin\/kafka-server-start\.sh \/etc\/kafka-cdk8s\/server\.properties/);
-  const model = exampleSpec();
-  assert.equal(container.env.find((e: any) => e.name === 'KAFKA_CDK8S_CLUSTER_ID').value.length, 22);
+  const env = Object.fromEntries(container.env.map((e: any) => [e.name, e.value]));
+  assert.equal(env.KAFKA_CDK8S_SERVER_PROPERTIES, (objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'demo-broker-1') as any).data['server.properties']);
+  assert.match(script, /printf '%s\\n' "\$KAFKA_CDK8S_SERVER_PROPERTIES" > "\$conf\/server\.properties"/);
+  assert.match(script, /kafka-storage\.sh format --cluster-id "\$KAFKA_CDK8S_CLUSTER_ID" --config "\$conf\/server\.properties" --ignore-formatted/);
+  assert.match(script, /exec \/opt\/kafka\/bin\/kafka-server-start\.sh "\$conf\/server\.properties"/);
+  assert.equal(env.KAFKA_CDK8S_CLUSTER_ID.length, 22);
+  assert.equal(env.KAFKA_CDK8S_INITIAL_CONTROLLERS, undefined, 'brokers never bootstrap the quorum');
   assert.equal(pod.spec.enableServiceLinks, false);
   assert.deepEqual(pod.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms,
     [{ matchExpressions: [{ key: 'topology.kubernetes.io/zone', operator: 'In', values: ['zone-b'] }] }], 'rack pins the Pod to its zone');
-  assert.ok(model);
 });
 
 test('combined mode: voters are brokers, with both listeners, and only a broker PDB', () => {
@@ -185,7 +189,7 @@ test('combined mode: voters are brokers, with both listeners, and only a broker 
   const p = props(objects, 'small-broker-0');
   assert.equal(p['process.roles'], 'broker,controller');
   assert.equal(p['listeners'], 'INTERNAL://:9092,CONTROLLER://:9093');
-  assert.equal(p['controller.quorum.voters'], '0@small-broker-0.default.svc.cluster.local:9093');
+  assert.equal(p['controller.quorum.bootstrap.servers'], 'small-broker-0.default.svc.cluster.local:9093');
   const svc = objects.find((o) => o.kind === 'Service' && o.metadata.name === 'small-broker-0') as any;
   assert.deepEqual(svc.spec.ports.map((x: any) => x.port), [9092, 9093]);
 });
