@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Builds the Kubernetes half of the real-server test bed from the Go module proxy:
-# kube-apiserver (k8s.io/kubernetes) and etcd (go.etcd.io/etcd/server/v3), at the
-# versions pinned in versions.json ("kubernetes", "etcd").
+# kube-apiserver and kube-controller-manager (k8s.io/kubernetes, one wrapper module) and
+# etcd (go.etcd.io/etcd/server/v3), at the versions pinned in versions.json
+# ("kubernetes", "etcd").
 #
 #   bash test/bed/install-kube.sh           build into the cache (fast no-op when present)
 #   bash test/bed/install-kube.sh update    rewrite test/bed/go/*/go.mod + go.sum from
 #                                           versions.json (after changing a version there)
-#   bash test/bed/install-kube.sh paths     print the two binary paths
+#   bash test/bed/install-kube.sh paths     print the three binary paths
 #
 # Output:  ${KAFKA_CDK8S_CACHE:-$HOME/.cache/kafka-cdk8s}/kube-<version>/bin/kube-apiserver
+#          ${KAFKA_CDK8S_CACHE:-$HOME/.cache/kafka-cdk8s}/kube-<version>/bin/kube-controller-manager
 #          ${KAFKA_CDK8S_CACHE:-$HOME/.cache/kafka-cdk8s}/etcd-<version>/bin/etcd
 # The Go module and build caches also live in that directory (go/mod, go/build) so that a
 # CI machine caching the one directory caches everything; set KAFKA_CDK8S_GO_CACHES=env
@@ -38,10 +40,12 @@ KUBE_PATCH=$(echo "$KUBE_VERSION" | cut -d. -f3)
 STAGING_VERSION="v0.${KUBE_MINOR}.${KUBE_PATCH}"
 
 KUBE_BIN="$CACHE/kube-$KUBE_VERSION/bin/kube-apiserver"
+KCM_BIN="$CACHE/kube-$KUBE_VERSION/bin/kube-controller-manager"
 ETCD_BIN="$CACHE/etcd-$ETCD_VERSION/bin/etcd"
 
 if [ "$mode" = paths ]; then
   echo "$KUBE_BIN"
+  echo "$KCM_BIN"
   echo "$ETCD_BIN"
   exit 0
 fi
@@ -140,4 +144,6 @@ for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   vflags+=" -X $p.gitTreeState=clean -X $p.buildDate=$build_date"
 done
 build kube-apiserver "$GODIR/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver "$KUBE_BIN" "$vflags"
-log "ready in $((SECONDS - start)) s: $KUBE_BIN, $ETCD_BIN"
+# Same module, so the packages both share are compiled once (Go build cache).
+build kube-controller-manager "$GODIR/kube-apiserver" k8s.io/kubernetes/cmd/kube-controller-manager "$KCM_BIN" "$vflags"
+log "ready in $((SECONDS - start)) s: $KUBE_BIN, $KCM_BIN, $ETCD_BIN"

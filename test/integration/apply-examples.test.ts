@@ -36,7 +36,7 @@ for (const file of examples) {
         apiVersion: 'v1', kind: 'Pod', metadata: { name: 'loose' }, spec: { containers: [{ name: 'c', image: 'busybox' }] },
       });
       assert.equal(loose.statusCode, 403, loose.text);
-      assert.match(loose.text, /violates PodSecurity "restricted/);
+      assert.match(loose.body.message, /violates PodSecurity "restricted/);
       const second = await applyManifests(kube.client, cluster.yaml, { fieldManager: 'kafka-cdk8s' });
       assert.deepEqual(second.filter((r) => r.action !== 'unchanged').map((r) => `${r.kind}/${r.name} ${r.action}`), []);
     }

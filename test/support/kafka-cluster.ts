@@ -11,16 +11,8 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
-import {
-  freePorts,
-  kafkaHome,
-  randomClusterId,
-  renderProperties,
-  startKafkaNode,
-  tailFile,
-  waitForPort,
-  type KafkaNodeHandle,
-} from './kafka-process.js';
+import { kafkaHome, randomClusterId, renderProperties, startKafkaNodeListening, type KafkaNodeHandle } from './kafka-process.js';
+import { allocatePorts } from './ports.js';
 
 export const HOST = '127.0.0.1';
 export const CONTROLLER_ID_BASE = 9000;
@@ -107,7 +99,7 @@ export async function startKafkaCluster(opts: KafkaClusterOptions = {}): Promise
 
   const clusterId = opts.clusterId ?? randomClusterId();
   const dir = mkdtempSync(join(tmpdir(), 'kafka-cdk8s-cluster-'));
-  const ports = await freePorts(combined ? brokerCount * 2 : brokerCount + controllerCount);
+  const ports = await allocatePorts(combined ? brokerCount * 2 : brokerCount + controllerCount);
 
   type Spec = { id: number; roles: KafkaRole[]; port?: number; controllerPort?: number };
   const specs: Spec[] = [];
@@ -203,22 +195,16 @@ export async function startKafkaCluster(opts: KafkaClusterOptions = {}): Promise
   openClusters.add(registration);
   installExitHook();
 
+  // Starts a node and waits for its listener(s); retries a start that lost a port race.
   const launch = async (n: KafkaClusterNode, format: boolean): Promise<void> => {
-    n.handle = await startKafkaNode({
+    n.handle = await startKafkaNodeListening({
       propertiesFile: n.propertiesFile,
       logDir: join(n.dir, 'logs'),
       clusterId: format ? clusterId : undefined,
       name: `${n.roles.join('+')}-${n.id}`,
+      ports: [n.controllerPort, n.port].filter((p): p is number => p !== undefined),
+      timeoutMs: readyTimeoutMs,
     });
-  };
-  const waitListening = async (n: KafkaClusterNode, timeoutMs: number): Promise<void> => {
-    const h = n.handle!;
-    try {
-      if (n.controllerPort !== undefined) await waitForPort(HOST, n.controllerPort, timeoutMs, h.exited);
-      if (n.port !== undefined) await waitForPort(HOST, n.port, timeoutMs, h.exited);
-    } catch (e) {
-      throw new Error(`node ${n.id}: ${(e as Error).message}\n--- ${n.logFile} (tail) ---\n${tailFile(n.logFile)}\n--- stdout ---\n${tailFile(h.stdoutFile)}`);
-    }
   };
 
   const waitForBrokers = async (count?: number, timeoutMs = readyTimeoutMs): Promise<void> => {
@@ -267,7 +253,6 @@ export async function startKafkaCluster(opts: KafkaClusterOptions = {}): Promise
       const n = node(id);
       if (n.handle?.running) throw new Error(`node ${id} is already running (pid ${n.handle.pid})`);
       await launch(n, false);
-      await waitListening(n, readyTimeoutMs);
     },
     waitForBrokers,
     async close() {
@@ -279,9 +264,11 @@ export async function startKafkaCluster(opts: KafkaClusterOptions = {}): Promise
   };
 
   try {
-    // Each node: format (a short JVM) then start; all nodes in parallel.
-    await Promise.all(nodes.map((n) => launch(n, true)));
-    await Promise.all(nodes.map((n) => waitListening(n, readyTimeoutMs)));
+    // Each node: format (a short JVM) then start; all nodes in parallel. allSettled: a
+    // failed node must not leave the others starting unseen by close().
+    const started = await Promise.allSettled(nodes.map((n) => launch(n, true)));
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
     await waitForBrokers(brokerCount);
   } catch (e) {
     await cluster.close();

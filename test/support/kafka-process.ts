@@ -6,8 +6,8 @@
  * started with `java -cp '<home>/libs/*' kafka.Kafka <server.properties>`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -178,8 +178,10 @@ export interface KafkaNodeHandle {
   readonly running: boolean;
   /** SIGTERM (controlled shutdown), wait up to timeoutMs, then SIGKILL. Resolves after exit. */
   stop(timeoutMs?: number): Promise<ExitInfo>;
-  /** SIGKILL and wait for exit. */
-  kill(): Promise<ExitInfo>;
+  /** Sends a signal (default SIGKILL, like a crash) and waits for exit. */
+  kill(signal?: NodeJS.Signals): Promise<ExitInfo>;
+  /** What this process (not an earlier one with the same log dir) wrote to stdout.log and server.log. */
+  output(): string;
 }
 
 // Every node still running, so nothing leaks when a test fails or the runner exits.
@@ -224,6 +226,8 @@ export async function startKafkaNode(opts: StartKafkaNodeOptions): Promise<Kafka
   }
   const logFile = join(opts.logDir, 'server.log');
   const stdoutFile = join(opts.logDir, 'stdout.log');
+  // Both files are appended to by every start with this log dir: remember where ours begins.
+  const offsets = [logFile, stdoutFile].map((f) => ({ file: f, from: fileSize(f) }));
   const args = [
     ...(opts.jvmOpts ?? DEFAULT_KAFKA_JVM_OPTS),
     ...cdsOpts(home),
@@ -258,8 +262,8 @@ export async function startKafkaNode(opts: StartKafkaNodeOptions): Promise<Kafka
     });
   });
   const pid = child.pid;
-  const kill = async (): Promise<ExitInfo> => {
-    if (running) child.kill('SIGKILL');
+  const kill = async (signal: NodeJS.Signals = 'SIGKILL'): Promise<ExitInfo> => {
+    if (running) child.kill(signal);
     return exited;
   };
   const stop = async (timeoutMs = 30_000): Promise<ExitInfo> => {
@@ -285,7 +289,83 @@ export async function startKafkaNode(opts: StartKafkaNodeOptions): Promise<Kafka
     },
     stop,
     kill,
+    output: () => offsets.map(({ file, from }) => readFrom(file, from)).join(''),
   };
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+function readFrom(path: string, offset: number): string {
+  try {
+    return readFileSync(path).subarray(offset).toString('utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Kafka's SocketServer message when a listener port is taken ("Socket server failed to bind to ...: Address already in use"). */
+const ADDRESS_IN_USE = /Address already in use/;
+
+/** What KafkaRaftServer logs once the node has started, every listener bound (KafkaBroker.STARTED_MESSAGE). */
+const STARTED = /Kafka Server started/;
+
+/** True when the node has exited because one of its ports was taken. */
+export function exitedOnBusyPort(handle: KafkaNodeHandle): boolean {
+  return !handle.running && ADDRESS_IN_USE.test(handle.output());
+}
+
+export interface StartListeningOptions extends StartKafkaNodeOptions {
+  /** Ports (on 127.0.0.1) the node must accept connections on before it counts as started. */
+  readonly ports: readonly number[];
+  /** For all ports together. */
+  readonly timeoutMs: number;
+  /** Starts again after a bind failure (default 3), 1 s apart, without formatting again. */
+  readonly bindRetries?: number;
+}
+
+/**
+ * startKafkaNode, then waits until every port accepts connections and Kafka says it has
+ * started (a port answering alone could be another process holding it). When the JVM
+ * exits because a port was taken, it starts again on the same ports: the test-port
+ * allocator (ports.ts) keeps ports apart, so what remains is a brief holder (another
+ * process' bind check, a port still being released), which a retry outlasts. Other
+ * failures throw with the tail of the node's logs.
+ */
+export async function startKafkaNodeListening(opts: StartListeningOptions): Promise<KafkaNodeHandle> {
+  const deadline = Date.now() + opts.timeoutMs;
+  const retries = opts.bindRetries ?? 3;
+  for (let attempt = 0; ; attempt++) {
+    const handle = await startKafkaNode(attempt === 0 ? opts : { ...opts, clusterId: undefined });
+    try {
+      for (const port of opts.ports) await waitForPort('127.0.0.1', port, Math.max(1, deadline - Date.now()), handle.exited);
+      await waitForStarted(handle, deadline);
+      return handle;
+    } catch (err) {
+      await handle.kill();
+      const busy = exitedOnBusyPort(handle);
+      if (busy && attempt < retries && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 1_000));
+        continue;
+      }
+      const why = busy ? `a port of ${opts.ports.join(', ')} is in use` : (err as Error).message;
+      throw new Error(`${handle.name}: ${why}\n--- ${handle.logFile} (tail) ---\n${tailFile(handle.logFile)}\n--- stdout ---\n${tailFile(handle.stdoutFile)}`);
+    }
+  }
+}
+
+async function waitForStarted(handle: KafkaNodeHandle, deadline: number): Promise<void> {
+  for (;;) {
+    if (STARTED.test(handle.output())) return;
+    if (!handle.running) throw new Error('process exited before Kafka had started');
+    if (Date.now() > deadline) throw new Error('timed out waiting for "Kafka Server started"');
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /** Resolve when a TCP connect to host:port succeeds; reject after timeoutMs. */
@@ -311,27 +391,6 @@ export async function waitForPort(host: string, port: number, timeoutMs: number,
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${host}:${port}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-/**
- * Distinct free TCP ports on 127.0.0.1 (all held open at once while picking, so no duplicates).
- * There is a small race with other processes between release and use; fine for tests.
- */
-export async function freePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<import('node:net').Server>((res, rej) => {
-          const srv = createServer();
-          srv.once('error', rej);
-          srv.listen(0, host, () => res(srv));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as import('node:net').AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
 }
 
 /** Render a Java properties file (keys sorted, values escaped for backslashes and newlines). */

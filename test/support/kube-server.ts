@@ -1,5 +1,6 @@
 /**
- * A real kube-apiserver (+ etcd) on 127.0.0.1 for integration tests (issue #4).
+ * A real kube-apiserver (+ etcd + kube-controller-manager) on 127.0.0.1 for integration
+ * tests (issue #4).
  *
  *   const kube = await startKubeApiServer();
  *   try { await applyManifests(kube.client, yaml); ... } finally { await kube.close(); }
@@ -9,34 +10,41 @@
  *
  * Binaries come from `bash test/bed/install-kube.sh` (versions from versions.json, in
  * ${KAFKA_CDK8S_CACHE:-~/.cache/kafka-cdk8s}); override with KAFKA_CDK8S_KUBE_APISERVER /
- * KAFKA_CDK8S_ETCD. The third-party CRDs of <repo>/../shared/crds (or
- * $KAFKA_CDK8S_SHARED/crds) are installed and Established before this resolves.
+ * KAFKA_CDK8S_KUBE_CONTROLLER_MANAGER / KAFKA_CDK8S_ETCD. The third-party CRDs the repo
+ * keeps in imports/crds are installed and Established before this resolves.
  *
  * What the server is (and is not):
- * - Only etcd + kube-apiserver: no controller-manager, scheduler or kubelet. So no
- *   garbage collection (ownerReferences are not followed), no namespace finalization
- *   (a deleted Namespace stays Terminating), no Endpoints/EndpointSlices, no
- *   kube-root-ca.crt ConfigMaps, Pods are never scheduled or run (a test "pod runner"
- *   sets pods/status).
+ * - etcd + kube-apiserver + kube-controller-manager; no scheduler and no kubelet: Pods are
+ *   never scheduled or run by the bed itself (a test "pod runner" binds them, runs them and
+ *   sets pods/status, and registers its Node).
+ * - The controller-manager runs only the controllers a real cluster would apply to our
+ *   objects: garbage collection (ownerReferences are followed), disruption (PDB status, so
+ *   the Eviction API answers as in a real cluster), namespace (a deleted Namespace is
+ *   emptied and goes away), endpoints and EndpointSlices, serviceaccount (the `default`
+ *   ServiceAccount in every namespace) and serviceaccount-token, root-ca-cert-publisher
+ *   (kube-root-ca.crt), pvc/pv-protection, clusterrole-aggregation (admin/edit/view get
+ *   their rules). Left out on purpose: node-lifecycle and taint-eviction (the pod runner
+ *   sends no kubelet heartbeat: they would mark its Node NotReady and evict its Pods),
+ *   pod-GC (it deletes Pods it takes for orphaned), and everything that runs workloads
+ *   or storage (deployment, job, volume binding, ...). One admin token
+ *   (--use-service-account-credentials=false), no leader election. Option
+ *   controllerManager: false gives the bare apiserver of before, with a small watcher
+ *   creating the `default` ServiceAccounts and without StorageObjectInUseProtection.
  * - Auth: one static bearer token (--token-auth-file), user `kafka-cdk8s-test-admin` in
  *   group system:masters; authorization RBAC (system:masters is bound to cluster-admin by
  *   the bootstrap policy), so the token may do everything, including pods/status and
  *   impersonation (tests can check the controller's RBAC with Impersonate-User).
  * - Admission: the default plugin set (NamespaceLifecycle, LimitRanger, ServiceAccount,
- *   PodSecurity, Priority, DefaultTolerationSeconds, ResourceQuota, the webhook/policy
- *   plugins, ...) minus StorageObjectInUseProtection: without the controller-manager
- *   nobody would remove its PVC/PV protection finalizers, so deleting a PVC would hang.
- *   ServiceAccount admission stays on: a Pod naming a ServiceAccount that does not exist
- *   is rejected, as in a real cluster. The `default` ServiceAccount that the controller-
- *   manager would create in every namespace is created by a small watcher here
- *   (option defaultServiceAccounts, default true); the admission plugin retries the
- *   `default` lookup for ~1 s, which covers the watcher's latency.
+ *   PodSecurity, Priority, DefaultTolerationSeconds, ResourceQuota, StorageObject-
+ *   InUseProtection, the webhook/policy plugins, ...). ServiceAccount admission is on: a
+ *   Pod naming a ServiceAccount that does not exist is rejected, as in a real cluster. A
+ *   deleted PVC goes away once no Pod uses it (pvc-protection finalizer).
  * - --allow-privileged, --service-cluster-ip-range 10.96.0.0/16 (Service ClusterIPs are
- *   allocated by the apiserver itself), etcd with --unsafe-no-fsync (test speed).
+ *   allocated by the apiserver itself), etcd with --unsafe-no-fsync (test speed). Every
+ *   port comes from the test-port allocator (ports.ts).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, closeSync } from 'node:fs';
-import net from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,16 +53,38 @@ import https from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { applyManifests, kubeRequest, kubeWatch, type KubeClientConfig } from './kube-apply.js';
+import { allocatePorts } from './ports.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+/**
+ * The controllers the bed runs (see the header for why these and no others). Names as in
+ * kube-controller-manager --controllers (cmd/kube-controller-manager/names).
+ */
+export const CONTROLLERS: readonly string[] = [
+  'garbage-collector-controller',
+  'disruption-controller',
+  'namespace-controller',
+  'endpoints-controller',
+  'endpointslice-controller',
+  'serviceaccount-controller',
+  'serviceaccount-token-controller',
+  'root-ca-certificate-publisher-controller',
+  'persistentvolumeclaim-protection-controller',
+  'persistentvolume-protection-controller',
+  'clusterrole-aggregation-controller',
+];
+
 export interface KubeApiServerOptions {
-  /** Install the shared third-party CRDs (default true). */
+  /** Install the third-party CRDs (default true). */
   installCrds?: boolean;
-  /** Directory with the CRD YAML files (default <shared>/crds). */
+  /** Directory with the CRD YAML files (default <repo>/imports/crds). */
   crdDir?: string;
-  /** Create the `default` ServiceAccount in every namespace, like the controller-manager (default true). */
-  defaultServiceAccounts?: boolean;
+  /**
+   * Run kube-controller-manager with the CONTROLLERS (default true). When false, a small
+   * watcher stands in for its serviceaccount controller only.
+   */
+  controllerManager?: boolean;
   /** Extra kube-apiserver flags, e.g. ['--feature-gates=Foo=true'] (appended; later flags win). */
   extraApiServerArgs?: string[];
   /** Timeout for etcd + apiserver readiness and CRD establishment (default 120 s). */
@@ -86,42 +116,33 @@ export interface KubeApiServer {
   readonly etcdUrl: string;
   readonly apiServerLog: string;
   readonly etcdLog: string;
+  /** Log of kube-controller-manager (undefined when it does not run). */
+  readonly controllerManagerLog?: string;
   /** Milliseconds from the call until ready (CRDs included). */
   readonly startMs: number;
-  /** Stops both processes and removes the temp dir (unless kept). Idempotent. */
+  /** Stops every process and removes the temp dir (unless kept). Idempotent. */
   close(): Promise<void>;
 }
 
 /** Paths of the pinned binaries, whether or not they exist. */
-export function kubeBinaries(): { kubeApiServer: string; etcd: string; kubernetesVersion: string; etcdVersion: string } {
+export function kubeBinaries(): { kubeApiServer: string; kubeControllerManager: string; etcd: string; kubernetesVersion: string; etcdVersion: string } {
   const versions = JSON.parse(readFileSync(join(REPO_ROOT, 'versions.json'), 'utf8')) as Record<string, string>;
   const cache = process.env.KAFKA_CDK8S_CACHE || join(homedir(), '.cache', 'kafka-cdk8s');
   const kubernetesVersion = versions.kubernetes!;
   const etcdVersion = versions.etcd!;
+  const kubeBin = join(cache, `kube-${kubernetesVersion}`, 'bin');
   return {
-    kubeApiServer: process.env.KAFKA_CDK8S_KUBE_APISERVER || join(cache, `kube-${kubernetesVersion}`, 'bin', 'kube-apiserver'),
+    kubeApiServer: process.env.KAFKA_CDK8S_KUBE_APISERVER || join(kubeBin, 'kube-apiserver'),
+    kubeControllerManager: process.env.KAFKA_CDK8S_KUBE_CONTROLLER_MANAGER || join(kubeBin, 'kube-controller-manager'),
     etcd: process.env.KAFKA_CDK8S_ETCD || join(cache, `etcd-${etcdVersion}`, 'bin', 'etcd'),
     kubernetesVersion,
     etcdVersion,
   };
 }
 
-/** <repo>/../shared/crds, or $KAFKA_CDK8S_SHARED/crds. */
-export function sharedCrdDir(): string {
-  const shared = process.env.KAFKA_CDK8S_SHARED || resolve(REPO_ROOT, '..', 'shared');
-  return join(shared, 'crds');
-}
-
-export async function freePort(): Promise<number> {
-  return await new Promise((res, rej) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => res(port));
-    });
-  });
+/** <repo>/imports/crds: the CRD files the repo keeps (imports/ is generated from them). */
+export function repoCrdDir(): string {
+  return join(REPO_ROOT, 'imports', 'crds');
 }
 
 function openssl(dir: string, args: string[]): void {
@@ -193,8 +214,11 @@ async function waitExit(p: ChildProcess, ms: number): Promise<void> {
 export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promise<KubeApiServer> {
   const t0 = Date.now();
   const bins = kubeBinaries();
-  for (const [what, path] of [['kube-apiserver', bins.kubeApiServer], ['etcd', bins.etcd]] as const) {
-    if (!existsSync(path)) {
+  const withControllerManager = opts.controllerManager ?? true;
+  const needed = [['kube-apiserver', bins.kubeApiServer], ['etcd', bins.etcd]];
+  if (withControllerManager) needed.push(['kube-controller-manager', bins.kubeControllerManager]);
+  for (const [what, path] of needed) {
+    if (!existsSync(path!)) {
       throw new Error(`${what} binary not found at ${path}; run: bash test/bed/install-kube.sh`);
     }
   }
@@ -212,14 +236,10 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
     if (closed) return;
     closed = true;
     stopWatcher?.();
-    const [etcd, api] = entry.procs;
-    if (api) {
-      api.kill('SIGTERM');
-      await waitExit(api, 5_000);
-    }
-    if (etcd) {
-      etcd.kill('SIGTERM');
-      await waitExit(etcd, 5_000);
+    // Reverse start order: the controller-manager, then the apiserver, then etcd.
+    for (const p of [...entry.procs].reverse()) {
+      p.kill('SIGTERM');
+      await waitExit(p, 5_000);
     }
     live.delete(entry);
     if (!keep) rmSync(dir, { recursive: true, force: true });
@@ -230,20 +250,33 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
     const token = randomBytes(24).toString('hex');
     writeFileSync(join(dir, 'tokens.csv'), `${token},kafka-cdk8s-test-admin,kafka-cdk8s-test-admin,"system:masters"\n`, { mode: 0o600 });
 
-    const [clientPort, peerPort, apiPort] = await distinctFreePorts(3);
+    const [clientPort, peerPort, apiPort, controllerManagerPort] = await allocatePorts(4);
     const etcdUrl = `http://127.0.0.1:${clientPort}`;
     const peerUrl = `http://127.0.0.1:${peerPort}`;
     const etcdLog = join(dir, 'etcd.log');
     const apiServerLog = join(dir, 'kube-apiserver.log');
+    const controllerManagerLog = join(dir, 'kube-controller-manager.log');
 
-    const spawnLogged = (bin: string, args: string[], log: string): ChildProcess => {
+    const running: Array<{ proc: ChildProcess; name: string; log: string }> = [];
+    const spawnLogged = (name: string, bin: string, args: string[], log: string): ChildProcess => {
       const fd = openSync(log, 'a');
       const p = spawn(bin, args, { cwd: dir, stdio: ['ignore', fd, fd] });
       closeSync(fd);
       entry.procs.push(p);
+      running.push({ proc: p, name, log });
       return p;
     };
-    const etcd = spawnLogged(
+    // Why a wait failed: a process that died (with its log), else the last answer seen.
+    const failure = (what: string, last: string, log: string): Error => {
+      for (const { proc, name, log: l } of running) {
+        if (proc.exitCode !== null || proc.signalCode !== null) return new Error(`${name} exited (${proc.exitCode ?? proc.signalCode}); last log lines of ${l}:\n${tail(l)}`);
+      }
+      return new Error(`${what} after ${timeoutMs} ms (${last}); last log lines of ${log}:\n${tail(log)}`);
+    };
+    const anyDied = (): boolean => running.some(({ proc }) => proc.exitCode !== null || proc.signalCode !== null);
+
+    spawnLogged(
+      'etcd',
       bins.etcd,
       [
         '--name=default',
@@ -259,7 +292,8 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
       etcdLog,
     );
     // The apiserver retries its etcd connection, so start both at once.
-    const api = spawnLogged(
+    spawnLogged(
+      'kube-apiserver',
       bins.kubeApiServer,
       [
         `--etcd-servers=${etcdUrl}`,
@@ -279,7 +313,9 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
         '--api-audiences=https://kubernetes.default.svc.cluster.local',
         '--service-cluster-ip-range=10.96.0.0/16',
         '--allow-privileged=true',
-        '--disable-admission-plugins=StorageObjectInUseProtection',
+        // Without the pvc-protection controller nobody would remove the finalizer this
+        // plugin adds, and deleting a PVC would hang.
+        ...(withControllerManager ? [] : ['--disable-admission-plugins=StorageObjectInUseProtection']),
         '--endpoint-reconciler-type=none',
         '--profiling=false',
         '--v=1',
@@ -287,10 +323,6 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
       ],
       apiServerLog,
     );
-    const died = (p: ChildProcess, name: string, log: string): string | undefined =>
-      p.exitCode !== null || p.signalCode !== null
-        ? `${name} exited (${p.exitCode ?? p.signalCode}); last log lines of ${log}:\n${tail(log)}`
-        : undefined;
 
     const url = `https://127.0.0.1:${apiPort}`;
     const caFile = join(dir, 'ca.crt');
@@ -312,34 +344,59 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
     );
 
     // Wait for /readyz (all post-start hooks, incl. RBAC bootstrap roles).
-    let last = '';
-    for (;;) {
-      const why = died(etcd, 'etcd', etcdLog) ?? died(api, 'kube-apiserver', apiServerLog);
-      if (why) throw new Error(why);
-      try {
-        const r = await kubeRequest(client, 'GET', '/readyz');
-        if (r.statusCode === 200) break;
-        last = `${r.statusCode} ${r.text.split('\n').filter((l) => l.includes('[-]')).join('; ')}`;
-      } catch (e) {
-        last = (e as Error).message;
-      }
-      if (Date.now() > deadline) {
-        throw new Error(`kube-apiserver not ready after ${timeoutMs} ms (${last}); last log lines of ${apiServerLog}:\n${tail(apiServerLog)}`);
-      }
-      await new Promise((r) => setTimeout(r, 150));
-    }
-
-    if (opts.defaultServiceAccounts ?? true) {
-      stopWatcher = await startDefaultServiceAccountWatcher(client, () => closed);
-    }
+    const notReady = await poll(deadline, anyDied, async () => {
+      const r = await kubeRequest(client, 'GET', '/readyz');
+      return r.statusCode === 200 ? true : `${r.statusCode} ${r.text.split('\n').filter((l) => l.includes('[-]')).join('; ')}`;
+    });
+    if (notReady !== undefined) throw failure('kube-apiserver not ready', notReady, apiServerLog);
 
     if (opts.installCrds ?? true) {
-      const crdDir = opts.crdDir ?? sharedCrdDir();
-      if (!existsSync(crdDir)) throw new Error(`CRD directory ${crdDir} not found (set KAFKA_CDK8S_SHARED to the shared/ dir)`);
+      const crdDir = opts.crdDir ?? repoCrdDir();
+      if (!existsSync(crdDir)) throw new Error(`CRD directory ${crdDir} not found`);
       const files = readdirSync(crdDir).filter((f) => /\.ya?ml$/.test(f)).sort();
       const text = files.map((f) => readFileSync(join(crdDir, f), 'utf8')).join('\n---\n');
       await applyManifests(client, text, { fieldManager: 'kafka-cdk8s-test-bed', crdTimeoutMs: Math.max(5_000, deadline - Date.now()) });
     }
+
+    if (withControllerManager) {
+      // After the CRDs, so that the garbage collector's first discovery already sees them
+      // (it rediscovers only every 30 s).
+      spawnLogged(
+        'kube-controller-manager',
+        bins.kubeControllerManager,
+        [
+          `--kubeconfig=${kubeconfigPath}`,
+          '--leader-elect=false',
+          '--use-service-account-credentials=false',
+          `--controllers=${CONTROLLERS.join(',')}`,
+          `--service-account-private-key-file=${join(dir, 'sa.key')}`,
+          `--root-ca-file=${caFile}`,
+          // /healthz is served on the secure port only; the apiserver's serving
+          // certificate (SAN 127.0.0.1) serves here too, so the health check verifies it.
+          '--bind-address=127.0.0.1',
+          `--secure-port=${controllerManagerPort}`,
+          `--tls-cert-file=${join(dir, 'server.crt')}`,
+          `--tls-private-key-file=${join(dir, 'server.key')}`,
+          '--profiling=false',
+          '--v=1',
+        ],
+        controllerManagerLog,
+      );
+      const health = new StaticKubeClient(`https://127.0.0.1:${controllerManagerPort}`, caData, token);
+      const unhealthy = await poll(deadline, anyDied, async () => {
+        const r = await kubeRequest(health, 'GET', '/healthz');
+        return r.statusCode === 200 ? true : `/healthz: ${r.statusCode} ${r.text}`;
+      });
+      if (unhealthy !== undefined) throw failure('kube-controller-manager not healthy', unhealthy, controllerManagerLog);
+    } else {
+      stopWatcher = await startDefaultServiceAccountWatcher(client, () => closed);
+    }
+    // The serviceaccount controller's first pass: Pods of the `default` namespace are admitted.
+    const noServiceAccount = await poll(deadline, anyDied, async () => {
+      const r = await kubeRequest(client, 'GET', '/api/v1/namespaces/default/serviceaccounts/default');
+      return r.statusCode === 200 ? true : `default ServiceAccount: ${r.statusCode}`;
+    });
+    if (noServiceAccount !== undefined) throw failure('no default ServiceAccount', noServiceAccount, withControllerManager ? controllerManagerLog : apiServerLog);
 
     let loadedKubeConfig: KubeConfig | undefined;
     return {
@@ -360,6 +417,7 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
       etcdUrl,
       apiServerLog,
       etcdLog,
+      controllerManagerLog: withControllerManager ? controllerManagerLog : undefined,
       startMs: Date.now() - t0,
       close,
     };
@@ -369,10 +427,25 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
   }
 }
 
-async function distinctFreePorts(n: number): Promise<number[]> {
-  const out = new Set<number>();
-  while (out.size < n) out.add(await freePort());
-  return [...out];
+/**
+ * Calls check every 150 ms until it returns true. Returns undefined then, or the last
+ * answer (what was seen instead, or a connection error) when the deadline passes or
+ * gaveUp() says so.
+ */
+async function poll(deadline: number, gaveUp: () => boolean, check: () => Promise<true | string>): Promise<string | undefined> {
+  let last = '';
+  for (;;) {
+    if (gaveUp()) return last;
+    try {
+      const r = await check();
+      if (r === true) return undefined;
+      last = r;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    if (Date.now() > deadline) return last;
+    await new Promise((r) => setTimeout(r, 150));
+  }
 }
 
 /** Server URL + CA + bearer token, in the shape kube-apply.ts needs. */

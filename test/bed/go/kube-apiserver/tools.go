@@ -1,8 +1,12 @@
 //go:build tools
 
 // Package tools only exists so that `go mod tidy` keeps k8s.io/kubernetes and the
-// packages of cmd/kube-apiserver in go.mod/go.sum. The binary itself is built with
-// `go build k8s.io/kubernetes/cmd/kube-apiserver` by test/bed/install-kube.sh.
+// packages of cmd/kube-apiserver and cmd/kube-controller-manager in go.mod/go.sum. The
+// binaries themselves are built with `go build k8s.io/kubernetes/cmd/<name>` by
+// test/bed/install-kube.sh.
 package tools
 
-import _ "k8s.io/kubernetes/cmd/kube-apiserver"
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+)
