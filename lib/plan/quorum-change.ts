@@ -6,7 +6,7 @@
  * the output changes the voters of a running quorum: new controllers join as
  * observers, and running nodes keep the config they were created with.
  */
-import { parseAllDocuments } from 'yaml';
+import { loadAll } from 'js-yaml';
 import { LABEL_CLUSTER, LABEL_NODE_ID } from '../render/metadata.js';
 import type { ClusterModel } from '../spec/resolve.js';
 
@@ -21,8 +21,8 @@ export interface QuorumChange {
 /** Node ids with the controller role in a synthesized output, by cluster name. */
 export function controllersInOutput(yaml: string): Map<string, number[]> {
   const out = new Map<string, number[]>();
-  for (const doc of parseAllDocuments(yaml)) {
-    const o = doc.toJS() as { kind?: string; metadata?: { labels?: Record<string, string> }; data?: Record<string, string> } | null;
+  for (const doc of loadAll(yaml)) {
+    const o = doc as { kind?: string; metadata?: { labels?: Record<string, string> }; data?: Record<string, string> } | null;
     if (o?.kind !== 'ConfigMap' || !o.data?.['server.properties']) continue;
     const roles = /^process\.roles=(.*)$/m.exec(o.data['server.properties'])?.[1] ?? '';
     const cluster = o.metadata?.labels?.[LABEL_CLUSTER];
