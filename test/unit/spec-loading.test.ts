@@ -65,3 +65,10 @@ test('validation stays linear: 20 000 brokers validate in one pass', () => {
   // No timing assertion (see bench/): the point is that it finishes, with no problem reported twice.
   assert.deepEqual(validateSpec({ name: 'big', controllers: { idBase: 100_000 }, config: { 'default.replication.factor': 3 }, brokers }), []);
 });
+
+test('a document that expands exponentially through aliases is refused, not expanded', () => {
+  const levels = ['a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]'];
+  for (let i = 1; i < 9; i++) levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(', ')}]`);
+  assert.throws(() => parseSpecYaml(`${levels.join('\n')}\nname: bomb\n`, 'bomb.yaml'),
+    /\(yaml\): the document expands to too many values through its aliases/);
+});
