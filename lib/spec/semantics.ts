@@ -6,6 +6,8 @@
  */
 import { ownedKeyReplacement } from '../config/owned-keys.js';
 import { checkValue, KAFKA_KEYS_VERSION, kafkaKey, listenerKey, removedKey, suggestKey } from '../config/kafka-keys.js';
+import { checkKafkaRules, type KafkaRole } from '../config/kafka-rules.js';
+import { LOG_SUBDIR } from '../config/server-properties.js';
 import { DNS_LABEL } from './schema.js';
 import { pathsNest } from './paths.js';
 import { didYouMean } from './suggest.js';
@@ -109,6 +111,7 @@ export function checkSemantics(input: unknown): SpecProblem[] {
   checkControllers(controllers, firstSeen, name, add, warn);
   checkRacks(spec, brokers, groups, add);
   checkReplication(spec, brokers, groups, add);
+  checkNodeRules(spec, brokers, groups, controllers, add);
   return problems;
 }
 
@@ -289,4 +292,94 @@ function checkReplication(spec: Rec, brokers: unknown[], groups: Rec, add: Add):
       }
     }
   });
+}
+
+/** One config layer of a node (lowest precedence first) and where it is in the spec. */
+type ConfigLayer = readonly [unknown, Path];
+const isScalar = (v: unknown): v is string | number | boolean | bigint => ['string', 'number', 'boolean', 'bigint'].includes(typeof v);
+
+/**
+ * Kafka's cross-key and custom rules (config/kafka-rules.ts) on each node's merged config: every
+ * broker (cluster < group < broker) and the dedicated controllers (cluster < controllers). Each
+ * problem is reported once, at the layer that set the first key involved (the most specific layer
+ * that set one of its keys, see KafkaRuleContext.rank), or at `config` when all are defaults.
+ * Brokers without config of their own share their group's result (computed once per group and
+ * role), so this stays linear in the number of brokers.
+ */
+function checkNodeRules(spec: Rec, brokers: unknown[], groups: Rec, controllers: Rec, add: Add): void {
+  const reported = new Set<string>();
+  const report = (path: Path, message: string) => {
+    const key = `${formatPath(path)}|${message}`;
+    if (!reported.has(key)) { reported.add(key); add(path, message); }
+  };
+  const check = (layers: readonly ConfigLayer[], roles: readonly KafkaRole[], logDirs: readonly string[] | undefined) => {
+    const config: Record<string, string> = {};
+    const setBy = new Map<string, readonly [Path, number]>();
+    layers.forEach(([layer, path], rank) => {
+      for (const [key, value] of Object.entries(rec(layer))) {
+        if (!isScalar(value)) continue;
+        config[key] = String(value);
+        setBy.set(key, [path, rank]);
+      }
+    });
+    return checkKafkaRules(config, roles, { logDirs, rank: (key) => setBy.get(key)?.[1] ?? -1 }).map(({ keys, message }) => {
+      const first = keys.find((k) => setBy.has(k));
+      return { path: first === undefined ? ['config'] as Path : [...setBy.get(first)![0], first], message };
+    });
+  };
+
+  const voterIds = controllers.mode !== 'combined' ? new Set<unknown>()
+    : new Set<unknown>(controllers.brokerIds === undefined ? lowestIds(brokers, 3) : arr(controllers.brokerIds));
+  const memo = new Map<string, ReturnType<typeof check>>();
+  brokers.forEach((raw, index) => {
+    const broker = rec(raw);
+    const groupName = typeof broker.group === 'string' ? broker.group : 'default';
+    const group = rec(groups[groupName]);
+    const roles: KafkaRole[] = voterIds.has(broker.id) ? ['broker', 'controller'] : ['broker'];
+    const layers: ConfigLayer[] = [[spec.config, ['config']], [group.config, ['brokerGroups', groupName, 'config']], [broker.config, ['brokers', index, 'config']]];
+    const logDirs = nodeLogDirs(broker.storage ?? group.storage);
+    // Without a config of its own, a broker differs from its group only by its volumes, which only cordoned.log.dirs reads.
+    const own = broker.config !== undefined
+      || (broker.storage !== undefined && [spec.config, group.config].some((c) => rec(c)['cordoned.log.dirs'] !== undefined));
+    const memoKey = own ? undefined : `${groupName}\u0000${roles.join()}`;
+    let found = memoKey === undefined ? undefined : memo.get(memoKey);
+    if (!found) {
+      found = check(layers, roles, logDirs);
+      if (memoKey !== undefined) memo.set(memoKey, found);
+    }
+    for (const { path, message } of found) report(path, message);
+  });
+  if ((controllers.mode ?? 'dedicated') === 'dedicated') {
+    for (const { path, message } of check([[spec.config, ['config']], [controllers.config, ['controllers', 'config']]], ['controller'], nodeLogDirs(controllers.storage))) {
+      report(path, message);
+    }
+  }
+}
+
+/** The `count` lowest distinct broker ids (combined mode's default voters), in one pass. */
+function lowestIds(brokers: unknown[], count: number): number[] {
+  const lowest: number[] = [];
+  for (const raw of brokers) {
+    const id = rec(raw).id;
+    if (!isId(id) || lowest.includes(id)) continue;
+    if (lowest.length < count) lowest.push(id);
+    else if (id < lowest[count - 1]!) lowest[count - 1] = id;
+    else continue;
+    lowest.sort((a, b) => a - b);
+  }
+  return lowest;
+}
+
+/** The log.dirs kafka-cdk8s renders for a node's volumes (the default volume when none); undefined when the storage is malformed. */
+function nodeLogDirs(storage: unknown): string[] | undefined {
+  const volumes = storage === undefined ? [{ name: 'data-0' }] : storage;
+  if (!Array.isArray(volumes) || volumes.length === 0) return undefined;
+  const dirs: string[] = [];
+  for (const raw of volumes) {
+    const volume = rec(raw);
+    const mount = typeof volume.mountPath === 'string' ? volume.mountPath : typeof volume.name === 'string' ? `/var/lib/kafka/${volume.name}` : undefined;
+    if (mount === undefined) return undefined;
+    dirs.push(`${mount}/${LOG_SUBDIR}`);
+  }
+  return dirs;
 }

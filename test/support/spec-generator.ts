@@ -23,17 +23,77 @@ const pick = <T>(r: Rand, list: readonly T[]): T => list[Math.floor(r() * list.l
 const chance = (r: Rand, p: number) => r() < p;
 const int = (r: Rand, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
 
-/** Keys users commonly set, each constrained by its own value only (no cross-key rules). */
-const CONFIG_KEYS = [
+/**
+ * Values at the edges of Kafka's cross-key and custom rules (lib/config/kafka-rules.ts), on either
+ * side: with the defaults, or with another key of the same node (set by another layer), each one
+ * keeps or breaks a rule. Picked most of the time for these keys.
+ */
+const EDGE_VALUES: Readonly<Record<string, ReadonlyArray<string | number | boolean>>> = {
+  'log.retention.hours': [0, -1, 1, 168],
+  'log.retention.minutes': [0, -1, 1],
+  'log.retention.ms': [0, -1, -2, 1],
+  'log.roll.ms': [0, -1, 1],
+  'log.roll.jitter.ms': [-1, 0, 1],
+  'log.cleaner.threads': [0, 1, 2, 127, 128],
+  'log.cleaner.dedupe.buffer.size': [1048576, 1048577, 2097152, 2097153, 134217728],
+  'replica.fetch.wait.max.ms': [500, 30000, 30001],
+  'replica.lag.time.max.ms': [0, 499, 500, 30000],
+  'replica.socket.timeout.ms': [499, 500, 30000],
+  'queued.max.request.bytes': [-1, 0, 104857599, 104857600],
+  'socket.request.max.bytes': [104857600, 104857601],
+  'max.connections.per.ip': [0, 1],
+  'max.connections.per.ip.overrides': ['', 'localhost:10', '10.0.0.1:5,h-1:1,', 'fe80::1:3', 'nocolon', 'a b:1', 'h:x', 'h:1,,g:2'],
+  'connections.max.idle.ms': [-1, 100, 600000],
+  'connection.failed.authentication.delay.ms': [0, 100, 600000],
+  'cordoned.log.dirs': ['', '*', '*,/var/lib/kafka/data-0/kafka-log', '/var/lib/kafka/data-0/kafka-log', '/var/lib/kafka/data-1/kafka-log', '/mnt/fast/kafka-log'],
+  'group.coordinator.rebalance.protocols': ['classic', 'consumer', 'classic,consumer,streams,share'],
+  'group.consumer.assignors': ['uniform', 'range,uniform', 'roundrobin', 'uniform,org.apache.kafka.coordinator.group.assignor.UniformAssignor'],
+  'group.share.assignors': ['simple', 'simple,org.apache.kafka.coordinator.group.assignor.SimpleAssignor'],
+  'group.streams.assignors': ['sticky', 'balanced'],
+  'offsets.topic.compression.codec': [0, 4, 5, -1],
+  'share.coordinator.state.topic.compression.codec': [0, 5],
+  'group.consumer.heartbeat.interval.ms': [5000, 15000, 15001, 45000],
+  'group.consumer.session.timeout.ms': [5000, 44999, 45000, 60000, 60001],
+  'group.consumer.min.session.timeout.ms': [45000, 45001],
+  'group.consumer.max.heartbeat.interval.ms': [4999, 5000],
+  'group.consumer.assignment.interval.ms': [0, 15000, 15001],
+  'group.share.heartbeat.interval.ms': [5000, 15001],
+  'group.share.session.timeout.ms': [44999, 45000, 60001],
+  'group.share.max.session.timeout.ms': [44999, 60000],
+  'group.streams.heartbeat.interval.ms': [4999, 5000, 45000],
+  'group.streams.min.assignment.interval.ms': [0, 1001],
+  'group.streams.num.standby.replicas': [2, 3],
+  'group.streams.num.warmup.replicas': [20, 21],
+  'group.streams.min.task.offset.interval.ms': [60000, 60001],
+  'group.share.max.share.sessions': [199, 200],
+  'group.share.delivery.count.limit': [2, 5, 10],
+  'group.share.max.delivery.count.limit': [5, 10],
+  'group.share.min.delivery.count.limit': [2, 5],
+  'group.share.record.lock.duration.ms': [15000, 60000, 60001],
+  'group.share.partition.max.record.locks': [100, 4000, 4001],
+  'log.cleaner.min.compaction.lag.ms': [0, 1000],
+  'log.cleaner.max.compaction.lag.ms': [999, 1000],
+  'log.flush.interval.ms': [-1, 0],
+  'log.flush.scheduler.interval.ms': [-1, 0],
+  'remote.log.storage.system.enable': [true, false],
+  'log.local.retention.bytes': [-2, -1, 1000],
+  'log.local.retention.ms': [-2, -1, 1000, 604800001],
+};
+
+/** Keys users commonly set, and the keys of Kafka's cross-key and custom rules. */
+const CONFIG_KEYS = [...new Set([
   'log.retention.hours', 'log.retention.ms', 'log.retention.bytes', 'num.io.threads', 'num.network.threads',
   'num.partitions', 'auto.create.topics.enable', 'log.segment.bytes', 'compression.type', 'log.cleanup.policy',
   'unclean.leader.election.enable', 'log.retention.check.interval.ms', 'socket.send.buffer.bytes', 'background.threads',
   'queued.max.requests', 'group.initial.rebalance.delay.ms', 'num.recovery.threads.per.data.dir', 'replica.lag.time.max.ms',
   'log.message.timestamp.type', 'offsets.retention.minutes', 'log.flush.interval.messages', 'log.cleaner.threads',
-];
+  ...Object.keys(EDGE_VALUES),
+])];
 
-/** A value Kafka accepts for `key`, from its type and validator in Kafka's own table. */
+/** A value Kafka accepts for `key` alone (its type and validator in Kafka's own table), often at a cross-key rule's edge. */
 function validValue(r: Rand, key: string): string | number | boolean | bigint {
+  const edges = EDGE_VALUES[key];
+  if (edges && chance(r, 0.7)) return pick(r, edges);
   const info = kafkaKey(key)!;
   const set = /^\[([^\].]*)\]$/.exec(info.validValues ?? '');
   if (set && !/\.\.\./.test(info.validValues ?? '')) return pick(r, set[1]!.split(',').map((s) => s.trim()).filter(Boolean));
