@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import versions from '../../versions.json' with { type: 'json' };
 import {
-  affinitySchema, imageReference, labelKey, labelValue, quantity, quantityValue, resourceName,
+  affinitySchema, imageReference, labelKey, labelValue, quantity, resourceName,
 } from './kube-schemas.js';
 import { mountPathProblem } from './paths.js';
 
@@ -58,13 +58,6 @@ const resourceList = z.record(resourceName, quantity('resource quantity'));
 const resourcesSchema = z.strictObject({
   requests: resourceList.optional(),
   limits: resourceList.optional(),
-}).superRefine((resources, ctx) => {
-  for (const [name, limit] of Object.entries(resources.limits ?? {})) {
-    const request = resources.requests?.[name];
-    if (request !== undefined && quantityValue(limit) < quantityValue(request)) {
-      ctx.addIssue({ code: 'custom', path: ['limits', name], message: `the limit ${limit} is below the request ${request}; a limit must be at least the request` });
-    }
-  }
 }).meta({ description: 'Container resources (requests / limits).' });
 
 const tolerationSchema = z.strictObject({

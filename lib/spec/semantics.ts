@@ -10,6 +10,7 @@ import { checkKafkaRules, type KafkaRole } from '../config/kafka-rules.js';
 import { LOG_SUBDIR } from '../config/server-properties.js';
 import { DNS_LABEL } from './schema.js';
 import { pathsNest } from './paths.js';
+import { quantityValue } from './kube-schemas.js';
 import { didYouMean } from './suggest.js';
 import { formatPath, showValue, type SpecProblem } from './problems.js';
 
@@ -112,6 +113,7 @@ export function checkSemantics(input: unknown): SpecProblem[] {
   checkRacks(spec, brokers, groups, add);
   checkReplication(spec, brokers, groups, add);
   checkNodeRules(spec, brokers, groups, controllers, add);
+  checkResources(brokers, groups, controllers, add);
   return problems;
 }
 
@@ -382,4 +384,42 @@ function nodeLogDirs(storage: unknown): string[] | undefined {
     dirs.push(`${mount}/${LOG_SUBDIR}`);
   }
   return dirs;
+}
+
+/**
+ * Limits at least the requests, on each node's merged resources (a group's
+ * limit and a broker's own request meet in one Pod), reported at the limit.
+ * Brokers without resources of their own share their group's result.
+ */
+function checkResources(brokers: unknown[], groups: Rec, controllers: Rec, add: Add): void {
+  const reported = new Set<string>();
+  const check = (layers: readonly ConfigLayer[]) => {
+    const requests = new Map<string, readonly [string, Path]>();
+    const limits = new Map<string, readonly [string, Path]>();
+    for (const [layer, path] of layers) {
+      for (const [list, into] of [['requests', requests], ['limits', limits]] as const) {
+        for (const [name, value] of Object.entries(rec(rec(layer)[list]))) {
+          if (typeof value === 'string' || typeof value === 'number') into.set(name, [String(value), [...path, list, name]]);
+        }
+      }
+    }
+    for (const [name, [limit, limitPath]] of limits) {
+      const request = requests.get(name);
+      if (!request || !(quantityValue(limit) < quantityValue(request[0]))) continue;
+      const key = formatPath(limitPath);
+      if (reported.has(`${key}|${formatPath(request[1])}`)) continue;
+      reported.add(`${key}|${formatPath(request[1])}`);
+      const where = formatPath(request[1].slice(0, -2)) === formatPath(limitPath.slice(0, -2)) ? '' : ` (${formatPath(request[1])})`;
+      add(limitPath, `the limit ${limit} is below the request ${request[0]}${where}; a limit must be at least the request`);
+    }
+  };
+  const checkedGroups = new Set<string>();
+  brokers.forEach((raw, index) => {
+    const broker = rec(raw);
+    const groupName = typeof broker.group === 'string' ? broker.group : 'default';
+    if (broker.resources === undefined && checkedGroups.has(groupName)) return;
+    if (broker.resources === undefined) checkedGroups.add(groupName);
+    check([[rec(groups[groupName]).resources, ['brokerGroups', groupName, 'resources']], [broker.resources, ['brokers', index, 'resources']]]);
+  });
+  check([[controllers.resources, ['controllers', 'resources']]]);
 }
