@@ -7,7 +7,7 @@
 import { ownedKeyReplacement } from '../config/owned-keys.js';
 import { checkValue, KAFKA_KEYS_VERSION, kafkaKey, listenerKey, removedKey, suggestKey } from '../config/kafka-keys.js';
 import { checkKafkaRules, type KafkaRole } from '../config/kafka-rules.js';
-import { LOG_SUBDIR } from '../config/server-properties.js';
+import { CONTROLLER_LISTENER, INTERNAL_LISTENER, LOG_SUBDIR } from '../config/server-properties.js';
 import { DNS_LABEL } from './schema.js';
 import { pathsNest } from './paths.js';
 import { quantityValue } from './kube-schemas.js';
@@ -128,6 +128,16 @@ function checkKafkaVersion(spec: Rec, add: Add): void {
   }
 }
 
+/** Keys whose values name listeners: Kafka refuses to start when one is not a listener of the node. */
+const LISTENER_NAME_KEYS = new Set(['early.start.listeners', 'remote.log.metadata.manager.listener.name']);
+const LISTENER_NAMES = [INTERNAL_LISTENER, CONTROLLER_LISTENER];
+
+function listenerNameProblem(key: string, value: string): string | undefined {
+  if (!LISTENER_NAME_KEYS.has(key)) return undefined;
+  const unknown = value.split(',').map((v) => v.trim()).filter((v) => v && !LISTENER_NAMES.includes(v));
+  return unknown.length ? `${key} names listener${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; the listeners are ${LISTENER_NAMES.join(' and ')}` : undefined;
+}
+
 /** Each key of one config map: not ours, not removed from Kafka, a value Kafka parses; unknown keys are warned about. */
 function checkConfigKeys(config: unknown, path: Path, add: Add, warn: Add): void {
   for (const [key, value] of Object.entries(rec(config))) {
@@ -137,7 +147,7 @@ function checkConfigKeys(config: unknown, path: Path, add: Add, warn: Add): void
     if (instead) add(at, `'${key}' is set by kafka-cdk8s and cannot be overridden; use ${instead} instead`);
     else if (removed) add(at, `'${key}' is no longer a Kafka setting: ${removed}`);
     else if (kafkaKey(key) || listenerKey(key)) {
-      const bad = ['string', 'number', 'boolean', 'bigint'].includes(typeof value) ? checkValue(key, String(value)) : undefined;
+      const bad = ['string', 'number', 'boolean', 'bigint'].includes(typeof value) ? checkValue(key, String(value)) ?? listenerNameProblem(key, String(value)) : undefined;
       if (bad) add(at, bad);
     } else {
       const hint = suggestKey(key);
