@@ -49,6 +49,9 @@ const LOG4J2 = [
 /** Short admin timeouts, so a probe or a quorum check answers within its budget. */
 const ADMIN_PROPERTIES = 'request.timeout.ms=5000\\ndefault.api.timeout.ms=10000';
 
+/** The image's tools run with a small heap and their own logging, not the broker's. */
+const TOOL_ENV = "KAFKA_HEAP_OPTS='-Xms32m -Xmx256m' KAFKA_LOG4J_OPTS=''";
+
 const COMMON = `set -euo pipefail
 conf=${CONFIG_DIR}
 log() { echo "kafka-cdk8s: $*"; }
@@ -68,14 +71,16 @@ printf '${ADMIN_PROPERTIES}\\n' > ${ADMIN_CONFIG}`;
  * - otherwise it waits for the quorum, then joins as an observer.
  */
 export function startScript(): string {
-  return `${COMMON}
+  // Until bash execs Kafka, a deletion (SIGTERM) must end the Pod at once, not after the grace period.
+  return `trap 'exit 143' TERM
+${COMMON}
 cat > "$conf/${LOG4J2_FILE}" <<'LOG4J2'
 ${LOG4J2}
 LOG4J2
 rm -f ${READY_MARKER}
-format() { /opt/kafka/bin/kafka-storage.sh format --cluster-id "$${ENV.clusterId}" --config "$conf/${CONFIG_FILE}" --ignore-formatted "$@"; }
+format() { ${TOOL_ENV} /opt/kafka/bin/kafka-storage.sh format --cluster-id "$${ENV.clusterId}" --config "$conf/${CONFIG_FILE}" --ignore-formatted "$@"; }
 has_leader() {
-  /opt/kafka/bin/kafka-metadata-quorum.sh --bootstrap-controller "$${ENV.quorumBootstrap}" --command-config ${ADMIN_CONFIG} \\
+  ${TOOL_ENV} /opt/kafka/bin/kafka-metadata-quorum.sh --bootstrap-controller "$${ENV.quorumBootstrap}" --command-config ${ADMIN_CONFIG} \\
     describe --status 2>/dev/null | grep -Eq '^LeaderId:[[:space:]]*[0-9]+'
 }
 if [ -z "\${${ENV.initialControllers}:-}" ]; then
@@ -116,7 +121,7 @@ export function readinessScript(cluster: ClusterModel, node: KafkaNodeModel): st
   const { internal, controller } = cluster.ports;
   const checks: string[] = [];
   if (node.roles.includes('broker')) {
-    checks.push(`out=$(/opt/kafka/bin/kafka-topics.sh --bootstrap-server 127.0.0.1:${internal} --command-config ${ADMIN_CONFIG} --describe --under-replicated-partitions)
+    checks.push(`out=$(${TOOL_ENV} /opt/kafka/bin/kafka-topics.sh --bootstrap-server 127.0.0.1:${internal} --command-config ${ADMIN_CONFIG} --describe --under-replicated-partitions)
 printf '%s\\n' "$out" | awk -v id="$${ENV.nodeId}" '
   function has(list, x,  a, n, i) { n = split(list, a, ","); for (i = 1; i <= n; i++) if (a[i] == x) return 1; return 0 }
   { r = ""; s = ""; for (i = 1; i < NF; i++) { if ($i == "Replicas:") r = $(i + 1); if ($i == "Isr:") s = $(i + 1) }
@@ -124,8 +129,14 @@ printf '%s\\n' "$out" | awk -v id="$${ENV.nodeId}" '
   END { exit behind }'`);
   }
   if (node.roles.includes('controller')) {
-    checks.push(`out=$(/opt/kafka/bin/kafka-metadata-quorum.sh --bootstrap-controller 127.0.0.1:${controller} --command-config ${ADMIN_CONFIG} describe --replication)
-printf '%s\\n' "$out" | awk -v id="$${ENV.nodeId}" '$1 == id && $4 ~ /^[0-9]+$/ && $4 <= ${CONTROLLER_CAUGHT_UP_LAG} { ok = 1 } END { exit !ok }'`);
+    // Rows are matched by id and directory id: after a wiped disk the id is listed twice, as the
+    // old voter and as this new observer, and this node is not ready while the old one is a voter.
+    checks.push(`dir=$(sed -n 's/^directory\\.id=//p' "$${ENV.metadataDir}/meta.properties")
+out=$(${TOOL_ENV} /opt/kafka/bin/kafka-metadata-quorum.sh --bootstrap-controller 127.0.0.1:${controller} --command-config ${ADMIN_CONFIG} describe --replication)
+printf '%s\\n' "$out" | awk -v id="$${ENV.nodeId}" -v dir="$dir" '
+  $1 == id && $2 == dir && $4 ~ /^[0-9]+$/ && $4 <= ${CONTROLLER_CAUGHT_UP_LAG} { ok = 1 }
+  $1 == id && $2 != dir && ($7 == "Leader" || $7 == "Follower") { replaced = 1 }
+  END { exit !(ok && !replaced) }'`);
   }
   const port = node.roles.includes('broker') ? internal : controller;
   return `set -euo pipefail

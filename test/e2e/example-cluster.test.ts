@@ -12,7 +12,7 @@ import { synthClusters } from '../../lib/synth.js';
 import { loadSpecFile } from '../../lib/spec/load.js';
 import { applyManifests, kubeRequest } from '../support/kube-apply.js';
 import { startKubeApiServer, type KubeApiServer } from '../support/kube-server.js';
-import { PodRunner, waitForPodsReady } from '../support/pod-runner.js';
+import { PodRunner, restartBrokersWithoutController, waitForPodsReady } from '../support/pod-runner.js';
 import { EXAMPLE_FILE } from '../support/synth.js';
 
 const NAMESPACE = 'kafka';
@@ -21,6 +21,8 @@ const PODS = ['demo-controller-9000', 'demo-controller-9001', 'demo-controller-9
 let kube: KubeApiServer;
 let runner: PodRunner;
 let kafka: Kafka;
+/** Brokers restarted by restartBrokersWithoutController. */
+let restarted: string[] = [];
 
 before(async () => {
   kube = await startKubeApiServer();
@@ -28,8 +30,10 @@ before(async () => {
   const [cluster] = synthClusters(loadSpecFile(EXAMPLE_FILE));
   await applyManifests(kube.client, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } }]);
   await applyManifests(kube.client, cluster!.yaml, { fieldManager: 'kafka-cdk8s' });
-  await waitForPodsReady(kube.client, NAMESPACE, PODS, 240_000);
+  await waitForPodsReady(kube.client, NAMESPACE, PODS, 240_000, runner);
   const bootstrap = await Promise.all(BROKERS.map((b) => runner.map.address(`${b}.${NAMESPACE}.svc.cluster.local`, 9092)));
+  // A split first election of the new quorum can leave a broker without the voter set (Kafka 4.4).
+  restarted = await restartBrokersWithoutController(runner, kube.client, NAMESPACE, BROKERS.map((pod, i) => ({ pod, address: bootstrap[i]! })));
   kafka = new Kafka({ clientId: 'e2e', brokers: bootstrap, logLevel: logLevel.NOTHING, retry: { retries: 10 } });
 });
 
@@ -38,7 +42,8 @@ after(async () => {
   await kube?.close();
 });
 
-test('every Pod of the example runs and reports Ready through the API server', async () => {
+test('every Pod of the example runs and reports Ready through the API server', async (t) => {
+  if (restarted.length > 0) t.diagnostic(`restarted after a split first election (a Kafka 4.4 hazard): ${restarted.join(', ')}`);
   assert.deepEqual([...runner.processes().keys()].sort(), PODS.map((p) => `${NAMESPACE}/${p}`).sort());
   const pods = await kubeRequest(kube.client, 'GET', `/api/v1/namespaces/${NAMESPACE}/pods`);
   for (const pod of pods.body.items) {

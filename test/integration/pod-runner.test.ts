@@ -1,16 +1,20 @@
 /**
  * The pod runner (the test bed's kubelet) against a real kube-apiserver and a real Kafka:
- * a one-node combined cluster synthesized by lib/, run as a Pod. Its Kafka process is
- * killed (SIGKILL, like an OOM kill or a crash) and must come back as a kubelet brings a
- * container back: same Pod, new process, restartCount 1, lastState.terminated 137, Ready
- * again, and the config the Pod was created with, even when the ConfigMap changed since.
+ * a one-node combined cluster synthesized by lib/, run as a Pod with its own start script
+ * and readiness probe. Its Kafka process is killed (SIGKILL, like an OOM kill or a crash)
+ * and must come back as a kubelet brings a container back: same Pod, new process,
+ * restartCount 1, lastState.terminated 137, Ready again, and the config the Pod was
+ * created with, even when a GitOps apply changed the node's ConfigMap since.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Kafka, logLevel } from 'kafkajs';
 import { synthCluster } from '../../lib/synth.js';
-import { applyManifests, kubeRequest, kubeWatch } from '../support/kube-apply.js';
+import { createKafkaAdmin } from '../../lib/controller/adapters/kafka/admin.js';
+import { ANNOTATION_DESIRED_HASH, CONFIG_KEY_POD, CONFIG_KEY_PROPERTIES } from '../../lib/render/metadata.js';
+import { sha256 } from '../../lib/render/node-pod.js';
+import { ENV } from '../../lib/render/start-script.js';
+import { applyManifests, kubeRequest, kubeWatch, toObjects } from '../support/kube-apply.js';
 import { startKubeApiServer, type KubeApiServer } from '../support/kube-server.js';
 import { PodRunner, RUNNER_NODE_NAME, waitForPodsReady } from '../support/pod-runner.js';
 
@@ -24,24 +28,29 @@ const READ_ONLY_KEY = 'auto.create.topics.enable';
 let kube: KubeApiServer;
 let runner: PodRunner;
 
-before(async () => {
-  kube = await startKubeApiServer();
-  runner = await PodRunner.start({ kube: kube.client, namespace: NAMESPACE });
-  const cluster = synthCluster({
+/** The cluster as synthesized with a value of the read-only key. */
+function synth(readOnlyValue: boolean) {
+  return synthCluster({
     name: 'tiny',
     namespace: NAMESPACE,
     controllers: { mode: 'combined' },
     brokers: [{ id: 1 }],
     config: {
+      [READ_ONLY_KEY]: readOnlyValue,
       'offsets.topic.replication.factor': 1,
       'transaction.state.log.replication.factor': 1,
       'transaction.state.log.min.isr': 1,
       'share.coordinator.state.topic.replication.factor': 1,
     },
   });
+}
+
+before(async () => {
+  kube = await startKubeApiServer();
+  runner = await PodRunner.start({ kube: kube.client, namespace: NAMESPACE });
   await applyManifests(kube.client, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } }]);
-  await applyManifests(kube.client, cluster.yaml, { fieldManager: 'kafka-cdk8s' });
-  await waitForPodsReady(kube.client, NAMESPACE, [POD], 180_000);
+  await applyManifests(kube.client, synth(false).yaml, { fieldManager: 'kafka-cdk8s' });
+  await waitForPodsReady(kube.client, NAMESPACE, [POD], 180_000, runner);
 });
 
 after(async () => {
@@ -65,14 +74,18 @@ test('a killed Kafka process is restarted like a kubelet restarts a container, w
   assert.ok(first, `no process for ${KEY}`);
   const propertiesFile = propertiesFileOf(first.pid);
   const properties = readFileSync(propertiesFile, 'utf8');
-  assert.ok(!properties.includes(READ_ONLY_KEY), properties);
+  assert.match(properties, new RegExp(`^${READ_ONLY_KEY}=false$`, 'm'));
 
-  // A changed read-only key in the ConfigMap reaches a new Pod, never a restarted container.
+  // A changed read-only key reaches a new Pod, never a restarted container. A GitOps
+  // apply of the new output changes the ConfigMap (server.properties, the desired Pod,
+  // their hash) and leaves the existing Pod (and PVC) alone (Flux: ssa IfNotPresent).
   const cmPath = `/api/v1/namespaces/${NAMESPACE}/configmaps/${POD}`;
-  const cm = await kubeRequest(kube.client, 'GET', cmPath);
-  cm.body.data['server.properties'] += `${READ_ONLY_KEY}=false\n`;
-  const put = await kubeRequest(kube.client, 'PUT', cmPath, cm.body);
-  assert.equal(put.statusCode, 200, put.text);
+  const old = (await kubeRequest(kube.client, 'GET', cmPath)).body;
+  const changed = toObjects(synth(true).yaml).filter((o) => o.kind !== 'Pod' && o.kind !== 'PersistentVolumeClaim');
+  await applyManifests(kube.client, changed, { fieldManager: 'kafka-cdk8s' });
+  const cm = (await kubeRequest(kube.client, 'GET', cmPath)).body;
+  assert.match(cm.data[CONFIG_KEY_PROPERTIES], new RegExp(`^${READ_ONLY_KEY}=true$`, 'm'));
+  assert.notEqual(cm.metadata.annotations[ANNOTATION_DESIRED_HASH], old.metadata.annotations[ANNOTATION_DESIRED_HASH]);
 
   // Every Ready value the Pod reports from now on.
   const readiness: string[] = [];
@@ -109,16 +122,29 @@ test('a killed Kafka process is restarted like a kubelet restarts a container, w
     assert.equal(propertiesFileOf(second.pid), propertiesFile, 'the same properties file');
     assert.equal(readFileSync(propertiesFile, 'utf8'), properties, 'with the same content');
 
-    // And Kafka itself runs the old value (the default), not the ConfigMap's new one.
+    // And Kafka itself runs the old value from its server.properties, not the ConfigMap's new one.
     const address = await runner.map.address(`${POD}.${NAMESPACE}.svc.cluster.local`, 9092);
-    const admin = new Kafka({ clientId: 'pod-runner-test', brokers: [address], logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
+    const admin = createKafkaAdmin({ brokers: [address], clientId: 'pod-runner-test' });
     try {
-      const configs = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 4, name: '1', configNames: [READ_ONLY_KEY] }] });
-      assert.equal(configs.resources[0]!.configEntries[0]!.configValue, 'true');
+      const [entry] = await admin.describeBrokerConfigs(1, { names: [READ_ONLY_KEY] });
+      assert.equal(entry?.value, 'false');
+      assert.equal(entry?.source, 'STATIC_BROKER_CONFIG');
+      assert.equal(entry?.readOnly, true);
     } finally {
-      await admin.disconnect();
+      await admin.close();
     }
+
+    // The Pod is the one created first: its desired-hash is the old one, and it is the hash
+    // of the config it runs (its own env copy) and of the Pod it was created as.
+    const hash = pod.metadata.annotations[ANNOTATION_DESIRED_HASH];
+    assert.equal(hash, old.metadata.annotations[ANNOTATION_DESIRED_HASH], 'the Pod\'s desired-hash is unchanged');
+    const created = JSON.parse(old.data[CONFIG_KEY_POD]);
+    const env = (p: any): Array<{ name: string; value?: string }> => p.spec.containers[0].env;
+    assert.deepEqual(env(pod), env(created), 'the Pod runs the env it was created with');
+    const runs = env(pod).find((e) => e.name === ENV.serverProperties)!.value!;
+    assert.equal(runs, old.data[CONFIG_KEY_PROPERTIES]);
+    delete created.metadata.annotations[ANNOTATION_DESIRED_HASH];
+    assert.equal(sha256(`${runs}\n${JSON.stringify(created)}`), hash, 'desired-hash = sha256(the config it runs, the Pod it was created as)');
     assert.deepEqual(runner.problems, [], 'no problems (no 409 on a second bind)');
   } finally {
     watch.stop();

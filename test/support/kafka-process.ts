@@ -293,7 +293,8 @@ export async function startKafkaNode(opts: StartKafkaNodeOptions): Promise<Kafka
   };
 }
 
-function fileSize(path: string): number {
+/** Size of a file, 0 when it does not exist yet. */
+export function fileSize(path: string): number {
   try {
     return statSync(path).size;
   } catch {
@@ -301,7 +302,8 @@ function fileSize(path: string): number {
   }
 }
 
-function readFrom(path: string, offset: number): string {
+/** A file's text from a byte offset on, '' when it does not exist yet. */
+export function readFrom(path: string, offset: number): string {
   try {
     return readFileSync(path).subarray(offset).toString('utf8');
   } catch {

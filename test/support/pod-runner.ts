@@ -1,64 +1,86 @@
 /**
  * A stand-in for the kubelet, for tests only. It registers its Node (Ready), watches
- * the API server for the Pods our output creates and runs each one as a local Kafka
- * process:
+ * the API server for the Pods our output creates and runs each one on this machine,
+ * with the Pod's own command and probes:
  *
  *  1. Bind: sets spec.nodeName (like a scheduler), so a delete is graceful and
  *     waits for us, as it would with a real kubelet.
- *  2. Run: takes server.properties from the Pod's own copy (the env var the
- *     start script writes to a file), maps it onto loopback (see LoopbackMap,
- *     the one place where addresses and data dirs are translated), formats
- *     storage as the start script decides (lib/render/start-script.ts: a broker
- *     plainly; a controller with an empty metadata log bootstraps the quorum
- *     when it is a first controller and no quorum answers, else joins as an
- *     observer) and starts Kafka. JVM options come from the test bed (small
- *     heaps), not the Pod's env; so the log cleaner's dedupe buffer is shrunk
- *     to fit them.
- *  3. Status: phase Running, podIP 127.0.0.1, Ready when the port of the Pod's
- *     tcpSocket probe accepts connections (its exec in-sync check is not run).
- *  4. Crash: a process that exits is started again (restartPolicy Always, the
- *     kubelet's back-off) with the properties file written at step 2: the Pod
- *     runs the config it was created with for its whole life, and a changed
- *     ConfigMap reaches only a new Pod. Reported like a kubelet: Ready=False
- *     while down, restartCount, lastState.terminated (137 after SIGKILL).
- *     Tests crash a process with kill().
- *  5. Delete: on deletionTimestamp, SIGTERM (controlled shutdown) within the
- *     grace period, then confirms the delete with grace 0. A PVC's data dir
- *     survives its Pod, so a recreated Pod finds its data.
+ *  2. Run: the container's command and args (lib/render/start-script.ts: write the
+ *     Pod's own config, format storage, decide how a controller joins the quorum,
+ *     exec Kafka), with the container's env, run by bash on this machine. What a
+ *     container would find at fixed places is mapped (see Localizer, the one place
+ *     where addresses and paths are translated): /opt/kafka → the test bed's
+ *     wrappers (test/bed/kafka/bin: the image's scripts over the bed's jars, small
+ *     heaps), each emptyDir mount → a per-Pod dir (survives container restarts),
+ *     each PVC mount → the claim's dir (survives the Pod), /tmp → a per-container-
+ *     start dir (the container's own layer: a restart starts with an empty one), and
+ *     every <service host>:<port> and the Pod's own 127.0.0.1/localhost:<container
+ *     port> → its loopback port (LoopbackMap). The runner sets
+ *     KAFKA_CDK8S_BOOTSTRAP_WAIT_SECONDS to 3 unless the Pod sets it: the bed starts
+ *     every first controller of a new cluster at once.
+ *  3. Probes: the startup probe's tcp port is polled (every 250 ms, so a start is not
+ *     held up by a 10 s period; it fails after periodSeconds × failureThreshold);
+ *     then the readiness probe runs at once and every periodSeconds, with its
+ *     timeoutSeconds, failureThreshold and successThreshold, mapped like the command
+ *     (an exec probe runs in the container's env and /tmp, as `kubectl exec` would);
+ *     Ready follows it. The liveness probe runs every periodSeconds; failureThreshold
+ *     failures in a row restart the container. Status: phase Running, podIP
+ *     127.0.0.1, started, ready.
+ *  4. Crash: a container whose main process exits is started again (restartPolicy
+ *     Always, the kubelet's back-off): same Pod env and emptyDir, so it runs the
+ *     config the Pod was created with, never a changed ConfigMap. Reported like a
+ *     kubelet: Ready=False while down, restartCount, lastState.terminated (137 after
+ *     SIGKILL). Tests crash a container with kill().
+ *  5. Delete: on deletionTimestamp, SIGTERM to the container's main process
+ *     (controlled shutdown) within the grace period, then SIGKILL to everything left
+ *     in it, then confirms the delete with grace 0. A PVC's dir survives its Pod, so a
+ *     recreated Pod finds its data.
+ *
+ * A container is a process group: its main process (bash, which execs the JVM) and
+ * whatever it starts; an exec probe is a process group of its own.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatProperties, parseProperties } from '../../lib/config/properties-format.js';
-import { CONFIG_FILE } from '../../lib/config/server-properties.js';
 import { KafkaConnection } from '../../lib/controller/adapters/kafka/connection.js';
 import { CLUSTER_METADATA_TOPIC, DescribeQuorum } from '../../lib/controller/adapters/kafka/requests.js';
 import { ENV } from '../../lib/render/start-script.js';
 import { kubeRequest, kubeWatch, type KubeClientConfig } from './kube-apply.js';
-import { exitedOnBusyPort, startKafkaNode, waitForPort, type ExitInfo, type KafkaNodeHandle } from './kafka-process.js';
+import { REPO_ROOT, exitedOnBusyPort, fileSize, kafkaHome, readFrom, tailFile, type ExitInfo, type KafkaNodeHandle } from './kafka-process.js';
 import { allocatePort } from './ports.js';
 
 export const RUNNER_NODE_NAME = 'kafka-cdk8s-pod-runner';
 const MANAGED_SELECTOR = 'app.kubernetes.io/managed-by=kafka-cdk8s';
-/** Kafka's default 128 MiB dedupe buffer, reallocated on each cleaner reconfiguration, overflows a test-sized heap. */
-const SMALL_HEAP_DEDUPE_BUFFER = 16 * 1024 * 1024;
-/** How long a started process may take to accept connections on its probe port. */
-const READY_TIMEOUT_MS = 120_000;
+/** The wrappers standing in for the image's Kafka installation (/opt/kafka). */
+export const WRAPPER_HOME = join(REPO_ROOT, 'test', 'bed', 'kafka');
+/** Where the Kafka image has its installation; a Pod's command and probes call its scripts. */
+const IMAGE_KAFKA_HOME = '/opt/kafka';
+/** The start script's wait for an existing quorum (lib/render/start-script.ts), unless the Pod sets it. */
+const BOOTSTRAP_WAIT_SECONDS = '3';
+/** Tells the wrappers where the bed's jars are (see test/bed/kafka/bin/kafka-run-class.sh). */
+const BED_KAFKA_HOME_ENV = 'KAFKA_CDK8S_BED_KAFKA_HOME';
+/** Of this machine's env, only what a container's image would provide (and the bed's own switches). */
+const PASSED_ENV = ['PATH', 'JAVA_HOME', 'LANG', 'LC_ALL', 'KAFKA_CDK8S_CACHE', 'KAFKA_CDK8S_NO_CDS'];
+/** A started container whose probe port does not answer by then is reported as a problem (it keeps running). */
+const SLOW_START_MS = 120_000;
+/** How often the startup probe's port is tried. */
+const STARTUP_POLL_MS = 250;
 /** Quiet restarts of a JVM that exited on "Address already in use" before it ever listened. */
 const BIND_RETRIES = 3;
-/**
- * How long a first controller with an empty metadata log looks for an existing quorum
- * before it bootstraps one, unless the Pod sets the start script's env var. Shorter than
- * the script's 30 s: the bed starts every first controller of a new cluster at once, and
- * a running quorum on loopback answers at the first try.
- */
-const BOOTSTRAP_WAIT_MS = 3_000;
+
+/** A Kubernetes DNS label. */
+const LABEL = '[a-z0-9](?:[-a-z0-9]*[a-z0-9])?';
+/** A Service's DNS name: <service>.<namespace>.svc[.<cluster domain>]. */
+const SERVICE_HOST = `${LABEL}\\.${LABEL}\\.svc(?:\\.${LABEL})*`;
+const NOT_HOST_BEFORE = '(?<![A-Za-z0-9.-])';
+const SERVICE_ADDRESS = new RegExp(`${NOT_HOST_BEFORE}(${SERVICE_HOST}):(\\d{1,5})(?![0-9])`, 'g');
 
 /**
- * Where Pod addresses and volumes live on this machine. Every (host, port)
- * that appears in a listener, advertised listener, quorum bootstrap server or
- * initial controller gets its own loopback port; every PVC gets a directory
- * that outlives its Pod.
+ * Where Pod addresses and volumes live on this machine. Every Service address
+ * (host:port) gets its own loopback port; every PVC gets a directory that outlives
+ * its Pod.
  */
 export class LoopbackMap {
   private readonly ports = new Map<string, number>();
@@ -66,7 +88,7 @@ export class LoopbackMap {
 
   /** The loopback port standing in for host:port (allocated on first use, then fixed). */
   async port(host: string, port: number): Promise<number> {
-    const key = `${host}:${port}`;
+    const key = addressKey(host, port);
     let local = this.ports.get(key);
     if (local === undefined) {
       // The allocator never hands out a port twice, so the ports of two keys never meet.
@@ -76,6 +98,11 @@ export class LoopbackMap {
       this.ports.set(key, local);
     }
     return local;
+  }
+
+  /** The port of host:port when it has one already. */
+  portIfKnown(host: string, port: number): number | undefined {
+    return this.ports.get(addressKey(host, port));
   }
 
   /** "127.0.0.1:<port>" for a Pod address, e.g. a broker's advertised listener. */
@@ -88,75 +115,65 @@ export class LoopbackMap {
     mkdirSync(dir, { recursive: true });
     return dir;
   }
+}
 
-  /** A list of host:port (quorum bootstrap servers) as loopback addresses. */
-  async addresses(list: string): Promise<string[]> {
-    return await Promise.all(splitList(list).map(async (entry) => {
-      const m = /^(.+):(\d+)$/.exec(entry);
-      if (!m) throw new Error(`pod runner: cannot map address ${entry}`);
-      return await this.address(m[1]!, Number(m[2]));
-    }));
+/** One key per Service address, however much of the cluster domain is written: <service>.<namespace>:<port>. */
+function addressKey(host: string, port: number): string {
+  const m = /^([^.]+\.[^.]+)\.svc(\..*)?$/.exec(host);
+  return `${m ? m[1] : host}:${port}`;
+}
+
+/**
+ * Maps what a Pod's command, args, env and probes name inside its container onto
+ * this machine, in one pass over the text (so nothing is mapped twice):
+ * - <service>.<namespace>.svc[.<domain>]:<port> → 127.0.0.1:<its loopback port>;
+ * - the Pod's own 127.0.0.1 / localhost / 0.0.0.0 :<container port>, a listener
+ *   without host (INTERNAL://:9092) and bash's /dev/tcp/127.0.0.1/<container port>
+ *   → the loopback port of the Pod's own Service address;
+ * - /opt/kafka, mount paths and /tmp (longest first, whole path segments) → the
+ *   wrapper home, the volume dirs and this container start's dir.
+ */
+class Localizer {
+  private readonly pattern: RegExp;
+
+  constructor(
+    private readonly servicePorts: ReadonlyMap<string, number>,
+    private readonly ownPorts: ReadonlyMap<number, number>,
+    private readonly paths: ReadonlyMap<string, string>,
+  ) {
+    const roots = [...paths.keys(), '/tmp'].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|');
+    this.pattern = new RegExp([
+      `${NOT_HOST_BEFORE}(?<svcHost>${SERVICE_HOST}):(?<svcPort>\\d{1,5})(?![0-9])`,
+      `${NOT_HOST_BEFORE}(?:127\\.0\\.0\\.1|localhost|0\\.0\\.0\\.0):(?<ownPort>\\d{1,5})(?![0-9])`,
+      `/dev/tcp/(?:127\\.0\\.0\\.1|localhost)/(?<tcpPort>\\d{1,5})(?![0-9])`,
+      `://:(?<anyPort>\\d{1,5})(?![0-9])`,
+      `(?<![A-Za-z0-9_./-])(?<path>${roots})(?![A-Za-z0-9_.-])`,
+    ].join('|'), 'g');
   }
 
-  /** The start script's initial controllers, id@host:port:directory-id, with loopback addresses. */
-  async initialControllers(list: string): Promise<string> {
-    return (await Promise.all(splitList(list).map(async (entry) => {
-      const m = /^(\d+)@(.+):(\d+):(.+)$/.exec(entry);
-      if (!m) throw new Error(`pod runner: cannot map initial controller ${entry}`);
-      return `${m[1]}@${await this.address(m[2]!, Number(m[3]))}:${m[4]}`;
-    }))).join(',');
-  }
-
-  /**
-   * Rewrites a node's server.properties for loopback: listeners, advertised
-   * listeners and quorum bootstrap servers to mapped ports, log dirs from mount
-   * paths to PVC dirs.
-   */
-  async localize(props: Record<string, string>, mounts: ReadonlyArray<{ mountPath: string; dir: string }>): Promise<Record<string, string>> {
-    const out = { ...props };
-    const advertised = advertisedListeners(props);
-    if (props['listeners']) {
-      out['listeners'] = (await Promise.all(splitList(props['listeners']).map(async (entry) => {
-        const m = /^([^:]+):\/\/(.*):(\d+)$/.exec(entry);
-        if (!m) throw new Error(`pod runner: cannot map listener ${entry}`);
-        const host = advertised.get(m[1]!)?.host ?? m[2]!;
-        return `${m[1]}://127.0.0.1:${await this.port(host, Number(m[3]))}`;
-      }))).join(',');
-    }
-    if (props['advertised.listeners']) {
-      out['advertised.listeners'] = (await Promise.all([...advertised].map(async ([name, a]) =>
-        `${name}://${await this.address(a.host, a.port)}`))).join(',');
-    }
-    if (props['controller.quorum.bootstrap.servers']) {
-      out['controller.quorum.bootstrap.servers'] = (await this.addresses(props['controller.quorum.bootstrap.servers'])).join(',');
-    }
-    for (const key of ['log.dirs', 'log.dir', 'metadata.log.dir']) {
-      if (!props[key]) continue;
-      out[key] = splitList(props[key]).map((path) => localPath(path, mounts, key)).join(',');
-    }
-    return out;
+  /** The text with every address and path mapped; tmpDir is this container start's /tmp. */
+  map(text: string, tmpDir: string): string {
+    return text.replace(this.pattern, (match, ...rest) => {
+      const g = rest.at(-1) as Record<string, string | undefined>;
+      if (g.svcHost !== undefined) {
+        const port = this.servicePorts.get(addressKey(g.svcHost, Number(g.svcPort)));
+        if (port === undefined) throw new Error(`pod runner: no loopback port for ${g.svcHost}:${g.svcPort}`);
+        return `127.0.0.1:${port}`;
+      }
+      const own = g.ownPort ?? g.tcpPort ?? g.anyPort;
+      if (own !== undefined) {
+        const port = this.ownPorts.get(Number(own));
+        if (port === undefined) return match; // not a port of this container
+        if (g.tcpPort !== undefined) return `/dev/tcp/127.0.0.1/${port}`;
+        return g.anyPort !== undefined ? `://127.0.0.1:${port}` : `127.0.0.1:${port}`;
+      }
+      return g.path === '/tmp' ? tmpDir : this.paths.get(g.path!)!;
+    });
   }
 }
 
-/** Where a container path on a PVC mount lives on this machine. */
-function localPath(path: string, mounts: ReadonlyArray<{ mountPath: string; dir: string }>, what: string): string {
-  const mount = mounts.find((m) => path === m.mountPath || path.startsWith(`${m.mountPath}/`));
-  if (!mount) throw new Error(`pod runner: ${what} ${path} is on no mounted volume`);
-  return mount.dir + path.slice(mount.mountPath.length);
-}
-
-function splitList(value: string | undefined): string[] {
-  return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-}
-
-/** advertised.listeners as name → host and port. */
-function advertisedListeners(props: Readonly<Record<string, string>>): Map<string, { host: string; port: number }> {
-  const out = new Map<string, { host: string; port: number }>();
-  for (const entry of splitList(props['advertised.listeners'])) {
-    const m = /^([^:]+):\/\/(.+):(\d+)$/.exec(entry);
-    if (m) out.set(m[1]!, { host: m[2]!, port: Number(m[3]) });
-  }
-  return out;
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 export interface PodRunnerOptions {
@@ -169,32 +186,40 @@ export interface PodRunnerOptions {
   readonly workDir?: string;
 }
 
-/** Fixed for a Pod's whole life, container restarts included (see DESIGN: a Pod runs the config it was created with). */
+/** A probe as the Pod declares it, with the kubelet's defaults filled in. */
+interface ProbeSpec {
+  /** argv of an exec probe (unmapped). */
+  readonly exec?: readonly string[];
+  /** Loopback port of a tcpSocket probe. */
+  readonly tcpPort?: number;
+  readonly periodMs: number;
+  readonly timeoutMs: number;
+  readonly failureThreshold: number;
+  readonly successThreshold: number;
+  readonly initialDelayMs: number;
+}
+
+/** Fixed for a Pod's whole life, container restarts included. */
 interface Launch {
   /** API path of the Pod. */
   readonly base: string;
   readonly image: string;
-  /** The localized server.properties, written once when the Pod is first run. */
-  readonly propertiesFile: string;
-  readonly logDir: string;
-  readonly clusterId?: string;
-  readonly overrides: Record<string, string>;
-  /** Loopback port of the Pod's tcpSocket probe (undefined: none, Ready once running). */
-  readonly probePort?: number;
-  /** Controllers only: what the start script needs to decide how the node joins the quorum. */
-  readonly quorum?: QuorumJoin;
-}
-
-/** The start script's quorum inputs (lib/render/start-script.ts), mapped to this machine. */
-interface QuorumJoin {
-  readonly nodeId: string;
-  /** id@127.0.0.1:port:directory-id, ... */
-  readonly initialControllers: string;
-  /** Loopback addresses of the controllers. */
-  readonly bootstrap: readonly string[];
-  /** Local directory of the node's metadata log. */
-  readonly metadataDir: string;
-  readonly waitMs: number;
+  readonly podDir: string;
+  /** The container's log (stdout and stderr of every start, appended, like `kubectl logs`). */
+  readonly logFile: string;
+  /** What every probe run printed, with its result. */
+  readonly probeLog: string;
+  /** command + args, unmapped. */
+  readonly argv: readonly string[];
+  /** Of this machine's env, what a container gets (PATH, JAVA_HOME, where the bed's jars are). */
+  readonly hostEnv: Readonly<Record<string, string>>;
+  /** The Pod's env (and the bed's defaults for it), unmapped. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly localizer: Localizer;
+  readonly startup?: ProbeSpec;
+  readonly readiness?: ProbeSpec;
+  readonly liveness?: ProbeSpec;
+  readonly graceMs: number;
 }
 
 /** A container's end, as a kubelet reports it in state.terminated / lastState.terminated. */
@@ -206,14 +231,25 @@ interface Termination {
   readonly containerID: string;
 }
 
+/** One start of the Pod's container. */
+interface Container {
+  readonly handle: ContainerHandle;
+  /** This start's /tmp. */
+  readonly tmpDir: string;
+  /** The startup probe has passed. */
+  started: boolean;
+}
+
 interface RunningPod {
   readonly uid: string;
   readonly key: string;
   launch?: Launch;
-  node?: KafkaNodeHandle;
+  container?: Container;
+  /** Counts container starts, for their dirs. */
+  starts: number;
   /** status.startTime: when the Pod was first run. */
   podStartedAt?: string;
-  /** When the current process was started. */
+  /** When the current container was started. */
   containerStartedAt?: string;
   ready: boolean;
   readyChangedAt?: string;
@@ -233,24 +269,36 @@ interface RunningPod {
   markStopped(): void;
 }
 
-interface Probe {
+interface ProbeObject {
+  exec?: { command: string[] };
   tcpSocket?: { port: number | string };
+  httpGet?: unknown;
+  grpc?: unknown;
+  periodSeconds?: number;
+  timeoutSeconds?: number;
+  failureThreshold?: number;
+  successThreshold?: number;
+  initialDelaySeconds?: number;
 }
 
 interface PodObject {
   metadata: { name: string; namespace: string; uid: string; deletionTimestamp?: string; deletionGracePeriodSeconds?: number };
   spec: {
     nodeName?: string;
+    hostname?: string;
     terminationGracePeriodSeconds?: number;
     containers: Array<{
       image?: string;
-      env?: Array<{ name: string; value?: string }>;
+      command?: string[];
+      args?: string[];
+      env?: Array<{ name: string; value?: string; valueFrom?: unknown }>;
+      ports?: Array<{ name?: string; containerPort: number }>;
       volumeMounts?: Array<{ name: string; mountPath: string }>;
-      readinessProbe?: Probe;
-      startupProbe?: Probe;
-      livenessProbe?: Probe;
+      readinessProbe?: ProbeObject;
+      startupProbe?: ProbeObject;
+      livenessProbe?: ProbeObject;
     }>;
-    volumes?: Array<{ name: string; persistentVolumeClaim?: { claimName: string } }>;
+    volumes?: Array<{ name: string; persistentVolumeClaim?: { claimName: string }; emptyDir?: object }>;
   };
 }
 
@@ -268,6 +316,7 @@ export class PodRunner {
   }
 
   static async start(opts: PodRunnerOptions): Promise<PodRunner> {
+    kafkaHome(); // the wrappers need the bed's jars: fail here, not in every Pod
     const workDir = opts.workDir ?? mkdtempSync(join(tmpdir(), 'kafka-cdk8s-pods-'));
     const runner = new PodRunner(opts, workDir, opts.workDir === undefined);
     await registerNode(opts.kube);
@@ -280,23 +329,37 @@ export class PodRunner {
     return this.errors;
   }
 
-  /** Running Kafka processes by "namespace/name". */
+  /** Running containers by "namespace/name" (the handle's pid is the container's main process: bash, then the JVM it execs). */
   processes(): Map<string, KafkaNodeHandle> {
     const out = new Map<string, KafkaNodeHandle>();
-    for (const p of this.pods.values()) if (p.node?.running) out.set(p.key, p.node);
+    for (const p of this.pods.values()) if (p.container?.handle.running) out.set(p.key, p.container.handle);
     return out;
   }
 
   /**
-   * Sends a signal to the Kafka process of a Pod, like a crash (SIGKILL, the default) or
-   * a `kill` inside the container, and resolves with its pid once it has exited. The
-   * runner then restarts it as a kubelet would (restartPolicy Always).
+   * Sends a signal to the main process of a Pod's container (the Kafka JVM once the
+   * start script has exec'd it), like a crash (SIGKILL, the default) or a `kill` inside
+   * the container, and resolves with its pid once the container has ended. The runner
+   * then restarts it as a kubelet would (restartPolicy Always).
    */
   async kill(namespace: string, name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<number> {
-    const node = this.lastByKey.get(`${namespace}/${name}`)?.node;
-    if (!node?.running) throw new Error(`pod runner: no running process for Pod ${namespace}/${name}`);
-    await node.kill(signal);
-    return node.pid;
+    const handle = this.lastByKey.get(`${namespace}/${name}`)?.container?.handle;
+    if (!handle?.running) throw new Error(`pod runner: no running container for Pod ${namespace}/${name}`);
+    await handle.kill(signal);
+    return handle.pid;
+  }
+
+  /** The latest Pod of that name's dir: its emptyDir volumes, container starts, log and probe log. */
+  podDir(namespace: string, name: string): string | undefined {
+    return this.lastByKey.get(`${namespace}/${name}`)?.launch?.podDir;
+  }
+
+  /** The tail of a Pod's container log and probe log, for test failure messages. */
+  diagnostics(namespace: string, name: string, lines = 30): string {
+    const launch = this.lastByKey.get(`${namespace}/${name}`)?.launch;
+    if (!launch) return `${namespace}/${name}: never run`;
+    return `--- ${namespace}/${name} container log (tail) ---\n${tailFile(launch.logFile, lines)}\n` +
+      `--- ${namespace}/${name} probe log (tail) ---\n${tailFile(launch.probeLog, lines)}`;
   }
 
   private podsPath(): string {
@@ -332,7 +395,7 @@ export class PodRunner {
       const stopped = new Promise<void>((r) => { markStopped = r; });
       const predecessor = this.lastByKey.get(key);
       state = {
-        uid, key, ready: false, restarts: 0, bindRetries: BIND_RETRIES, terminating: false,
+        uid, key, starts: 0, ready: false, restarts: 0, bindRetries: BIND_RETRIES, terminating: false,
         queue: predecessor?.stopped ?? Promise.resolve(), statusQueue: Promise.resolve(), stopped, markStopped,
       };
       this.pods.set(uid, state);
@@ -357,9 +420,9 @@ export class PodRunner {
   }
 
   /**
-   * Once per Pod: bind it and write the localized server.properties that every start of
-   * its container (restarts included) runs. The config is the Pod's own copy (an env var
-   * the start script writes to a file), never the live ConfigMap.
+   * Once per Pod: bind it, make its dirs and work out how its container's names map
+   * onto this machine (loopback ports for every Service address it names and for its
+   * own ports, dirs for its mounts).
    */
   private async prepare(state: RunningPod, pod: PodObject): Promise<void> {
     if (this.closed || state.terminating) return;
@@ -370,111 +433,209 @@ export class PodRunner {
         { apiVersion: 'v1', kind: 'Binding', metadata: { name }, target: { apiVersion: 'v1', kind: 'Node', name: RUNNER_NODE_NAME } });
       if (bind.statusCode >= 300) throw new Error(`bind: ${bind.statusCode} ${bind.text}`);
     }
+    if (pod.spec.containers.length !== 1) throw new Error(`the runner runs Pods of one container, not ${pod.spec.containers.length}`);
     const container = pod.spec.containers[0]!;
-    const env = new Map((container.env ?? []).map((e) => [e.name, e.value ?? '']));
-    const text = env.get(ENV.serverProperties);
-    if (text === undefined) throw new Error(`the Pod carries no ${CONFIG_FILE} (env ${ENV.serverProperties})`);
-    const mounts = (container.volumeMounts ?? []).flatMap((m) => {
-      const claim = pod.spec.volumes?.find((v) => v.name === m.name)?.persistentVolumeClaim?.claimName;
-      return claim ? [{ mountPath: m.mountPath, dir: this.map.claimDir(namespace, claim) }] : [];
-    });
-    const podProps = parseProperties(text);
-    const props = await this.map.localize(podProps, mounts);
+    const argv = [...(container.command ?? []), ...(container.args ?? [])];
+    if (argv.length === 0) throw new Error('the container has no command (the runner has no image to take one from)');
     const podDir = join(this.workDir, 'pods', namespace, `${name}-${state.uid.slice(0, 8)}`);
     mkdirSync(podDir, { recursive: true });
-    const propertiesFile = join(podDir, CONFIG_FILE);
-    writeFileSync(propertiesFile, formatProperties(props));
-    // The Pod's own host name: that of the advertised listener whose port the probe checks.
-    // Readiness is that port answering; the Pod's exec in-sync check is not run here.
-    const probe = Number([container.readinessProbe, container.startupProbe, container.livenessProbe].find((p) => p?.tcpSocket)?.tcpSocket?.port);
-    const podHost = [...advertisedListeners(podProps).values()].find((l) => l.port === probe)?.host;
-    const initial = env.get(ENV.initialControllers);
+
+    const paths = new Map<string, string>([[IMAGE_KAFKA_HOME, WRAPPER_HOME]]);
+    for (const m of container.volumeMounts ?? []) {
+      const volume = pod.spec.volumes?.find((v) => v.name === m.name);
+      if (volume?.persistentVolumeClaim) paths.set(m.mountPath, this.map.claimDir(namespace, volume.persistentVolumeClaim.claimName));
+      else if (volume?.emptyDir) paths.set(m.mountPath, mkdir(join(podDir, 'volumes', m.name)));
+      else throw new Error(`volume ${m.name} (mounted at ${m.mountPath}) is neither an emptyDir nor a PVC`);
+    }
+    for (const dir of paths.values()) {
+      if (/\s/.test(dir)) throw new Error(`a mapped path must not contain whitespace (scripts use it unquoted): ${dir}`);
+    }
+
+    // What the image and the bed provide (never mapped: these are this machine's paths), then the Pod's env.
+    const hostEnv: Record<string, string> = {};
+    for (const k of PASSED_ENV) if (process.env[k] !== undefined) hostEnv[k] = process.env[k]!;
+    hostEnv[BED_KAFKA_HOME_ENV] = kafkaHome();
+    const env: Record<string, string> = { [ENV.bootstrapWaitSeconds]: BOOTSTRAP_WAIT_SECONDS };
+    for (const e of container.env ?? []) {
+      if (e.valueFrom !== undefined) throw new Error(`env ${e.name}: valueFrom is not supported by the runner`);
+      env[e.name] = e.value ?? '';
+    }
+
+    // Loopback ports: the Pod's own (its Service is named like its hostname), then every
+    // Service address its command, env and probes name.
+    const ownHost = `${pod.spec.hostname ?? name}.${namespace}.svc`;
+    const ownPorts = new Map<number, number>();
+    for (const p of container.ports ?? []) ownPorts.set(p.containerPort, await this.map.port(ownHost, p.containerPort));
+    const probes = [container.startupProbe, container.readinessProbe, container.livenessProbe];
+    const texts = [...argv, ...Object.values(env), ...probes.flatMap((p) => p?.exec?.command ?? [])];
+    const servicePorts = new Map<string, number>();
+    for (const text of texts) {
+      for (const m of text.matchAll(SERVICE_ADDRESS)) {
+        servicePorts.set(addressKey(m[1]!, Number(m[2])), await this.map.port(m[1]!, Number(m[2])));
+      }
+    }
+
+    const probe = (p: ProbeObject | undefined, what: string): ProbeSpec | undefined => {
+      if (!p) return undefined;
+      if (p.httpGet || p.grpc) throw new Error(`${what}: only exec and tcpSocket probes are supported`);
+      let tcpPort: number | undefined;
+      if (p.tcpSocket) {
+        const named = typeof p.tcpSocket.port === 'string' ? container.ports?.find((x) => x.name === p.tcpSocket!.port)?.containerPort : p.tcpSocket.port;
+        tcpPort = named === undefined ? undefined : ownPorts.get(named);
+        if (tcpPort === undefined) throw new Error(`${what}: port ${p.tcpSocket.port} is not a port of the container`);
+      }
+      return {
+        exec: p.exec?.command,
+        tcpPort,
+        periodMs: (p.periodSeconds ?? 10) * 1000,
+        timeoutMs: (p.timeoutSeconds ?? 1) * 1000,
+        failureThreshold: p.failureThreshold ?? 3,
+        successThreshold: p.successThreshold ?? 1,
+        initialDelayMs: (p.initialDelaySeconds ?? 0) * 1000,
+      };
+    };
+
     state.launch = {
       base,
       image: container.image ?? '',
-      propertiesFile,
-      logDir: join(podDir, 'logs'),
-      clusterId: env.get(ENV.clusterId),
-      overrides: props['log.cleaner.dedupe.buffer.size'] ? {} : { 'log.cleaner.dedupe.buffer.size': String(SMALL_HEAP_DEDUPE_BUFFER) },
-      probePort: podHost ? await this.map.port(podHost, probe) : undefined,
-      quorum: initial ? {
-        nodeId: env.get(ENV.nodeId) ?? podProps['node.id'] ?? '',
-        initialControllers: await this.map.initialControllers(initial),
-        bootstrap: await this.map.addresses(env.get(ENV.quorumBootstrap) ?? podProps['controller.quorum.bootstrap.servers'] ?? ''),
-        metadataDir: localPath(env.get(ENV.metadataDir) ?? podProps['metadata.log.dir'] ?? '', mounts, ENV.metadataDir),
-        waitMs: env.has(ENV.bootstrapWaitSeconds) ? Number(env.get(ENV.bootstrapWaitSeconds)) * 1000 : BOOTSTRAP_WAIT_MS,
-      } : undefined,
+      podDir,
+      logFile: join(podDir, 'container.log'),
+      probeLog: join(podDir, 'probes.log'),
+      argv,
+      hostEnv,
+      env,
+      localizer: new Localizer(servicePorts, ownPorts, paths),
+      startup: probe(container.startupProbe, 'startupProbe'),
+      readiness: probe(container.readinessProbe, 'readinessProbe'),
+      liveness: probe(container.livenessProbe, 'livenessProbe'),
+      graceMs: (pod.spec.terminationGracePeriodSeconds ?? 30) * 1000,
     };
   }
 
   /**
-   * The format arguments the start script would choose at this container start:
-   * - no initial controllers (a broker): a plain format;
-   * - a metadata log already there (a restart, a recreated Pod): --no-initial-controllers;
-   * - else the quorum is asked for a leader: one answers, so the quorum exists and the node
-   *   joins it as an observer (--no-initial-controllers); nobody answers within the wait
-   *   and the node is one of the first controllers: it bootstraps the quorum
-   *   (--initial-controllers). undefined: the Pod went away while waiting.
-   */
-  private async formatArgs(state: RunningPod, quorum: QuorumJoin | undefined): Promise<string[] | undefined> {
-    if (!quorum) return [];
-    if (existsSync(join(quorum.metadataDir, 'meta.properties'))) return ['--no-initial-controllers'];
-    const first = splitList(quorum.initialControllers).some((c) => c.startsWith(`${quorum.nodeId}@`));
-    const deadline = Date.now() + quorum.waitMs;
-    while (!(await quorumHasLeader(quorum.bootstrap))) {
-      if (this.closed || state.terminating) return undefined;
-      if (first && Date.now() >= deadline) return ['--initial-controllers', quorum.initialControllers];
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    return ['--no-initial-controllers'];
-  }
-
-  /**
-   * Starts (or restarts) the Pod's one container: format --ignore-formatted and Kafka, as
-   * the start script does, with the properties file prepare() wrote. Readiness and
-   * exit are followed outside the queue, so a delete never waits for a start-up.
+   * Starts (or restarts) the Pod's one container: its command with its env, mapped, in
+   * a fresh /tmp (the previous start's is gone, as a container's own layer is).
+   * Probes and exit are followed outside the queue, so a delete never waits for them.
    */
   private async startContainer(state: RunningPod, restart = false): Promise<void> {
     const launch = state.launch;
     if (this.closed || state.terminating || !launch) return;
-    const formatArgs = await this.formatArgs(state, launch.quorum);
-    if (formatArgs === undefined) return;
-    const node = await startKafkaNode({
-      propertiesFile: launch.propertiesFile, logDir: launch.logDir, clusterId: launch.clusterId, formatArgs, name: state.key, overrides: launch.overrides,
+    if (state.container) rmSync(state.container.tmpDir, { recursive: true, force: true });
+    state.starts += 1;
+    const tmpDir = mkdir(join(launch.podDir, 'containers', String(state.starts), 'tmp'));
+    const handle = spawnContainer({
+      name: state.key,
+      argv: launch.argv.map((a) => launch.localizer.map(a, tmpDir)),
+      env: containerEnv(launch, tmpDir),
+      cwd: tmpDir,
+      logFile: launch.logFile,
     });
-    if (this.closed) {
-      await node.kill();
-      return;
-    }
+    const container: Container = { handle, tmpDir, started: false };
     const now = new Date().toISOString();
     if (restart) {
       state.restarts += 1;
       state.lastTermination = state.down;
     }
     state.down = undefined;
-    state.node = node;
+    state.container = container;
     state.podStartedAt ??= now;
     state.containerStartedAt = now;
-    this.setReady(state, false);
-    void node.exited.then((exit) => this.onExit(state, node, exit));
-    void this.probe(state, node, launch.probePort);
+    this.setReady(state, false, true);
+    void handle.exited.then((exit) => this.onExit(state, container, exit));
+    void this.followProbes(state, container).catch((err) => {
+      if (this.alive(state, container)) this.errors.push(`${state.key}: probes: ${(err as Error).message}`);
+    });
   }
 
-  /** Ready=True once the probe port accepts connections (no tcpSocket probe: once running). */
-  private async probe(state: RunningPod, node: KafkaNodeHandle, port: number | undefined): Promise<void> {
-    try {
-      if (port !== undefined) await waitForPort('127.0.0.1', port, READY_TIMEOUT_MS, node.exited);
-      if (!state.terminating && state.node === node && node.running) this.setReady(state, true);
-    } catch (err) {
-      // An exit is onExit's business; only a process that runs but never listens is a problem.
-      if (!state.terminating && node.running) this.errors.push(`${state.key}: not ready: ${(err as Error).message}`);
+  private alive(state: RunningPod, container: Container): boolean {
+    return !this.closed && !state.terminating && state.container === container && container.handle.running;
+  }
+
+  /** The kubelet's probe workers for one container start: startup, then readiness and liveness. */
+  private async followProbes(state: RunningPod, container: Container): Promise<void> {
+    const launch = state.launch!;
+    const { startup, readiness, liveness } = launch;
+    if (startup) {
+      await this.sleepWhileAlive(state, container, startup.initialDelayMs);
+      const deadline = Date.now() + startup.periodMs * startup.failureThreshold;
+      let slowReported = false;
+      const startedAt = Date.now();
+      while (!(await this.probeOnce(launch, container, startup, 'startup'))) {
+        if (!this.alive(state, container)) return;
+        if (!slowReported && Date.now() - startedAt > SLOW_START_MS) {
+          slowReported = true;
+          this.errors.push(`${state.key}: startup probe not passed after ${SLOW_START_MS} ms`);
+        }
+        if (Date.now() >= deadline) {
+          // The kubelet kills a container whose startup probe failed, and restarts it.
+          void container.handle.stop(launch.graceMs);
+          return;
+        }
+        await this.sleepWhileAlive(state, container, STARTUP_POLL_MS);
+      }
+    }
+    if (!this.alive(state, container)) return;
+    container.started = true;
+    this.reportStatus(state);
+    if (liveness) void this.probeLoop(state, container, liveness, 'liveness', (ok) => {
+      // failureThreshold failures in a row: the kubelet kills the container (with its grace period).
+      if (!ok) void container.handle.stop(launch.graceMs);
+    });
+    if (readiness) await this.probeLoop(state, container, readiness, 'readiness', (ok) => this.setReady(state, ok));
+    else this.setReady(state, true);
+  }
+
+  /**
+   * Runs a probe every periodMs (the next run starts a period after the previous one
+   * started, or at once if it took longer) while the container lives; calls onResult
+   * after successThreshold successes or failureThreshold failures in a row.
+   */
+  private async probeLoop(state: RunningPod, container: Container, probe: ProbeSpec, what: string, onResult: (ok: boolean) => void): Promise<void> {
+    await this.sleepWhileAlive(state, container, probe.initialDelayMs);
+    let successes = 0;
+    let failures = 0;
+    while (this.alive(state, container)) {
+      const began = Date.now();
+      const ok = await this.probeOnce(state.launch!, container, probe, what);
+      if (!this.alive(state, container)) return;
+      if (ok) {
+        failures = 0;
+        if (++successes >= probe.successThreshold) onResult(true);
+      } else {
+        successes = 0;
+        if (++failures >= probe.failureThreshold) onResult(false);
+      }
+      await this.sleepWhileAlive(state, container, began + probe.periodMs - Date.now());
     }
   }
 
+  /** One probe run: a tcp connect, or the exec command (mapped, in the container's env and /tmp) exiting 0 within the timeout. */
+  private async probeOnce(launch: Launch, container: Container, probe: ProbeSpec, what: string): Promise<boolean> {
+    if (probe.tcpPort !== undefined) return await tcpConnects(probe.tcpPort, probe.timeoutMs);
+    if (!probe.exec) return true;
+    const argv = probe.exec.map((a) => launch.localizer.map(a, container.tmpDir));
+    const env = containerEnv(launch, container.tmpDir);
+    const result = await runExec(argv, env, container.tmpDir, probe.timeoutMs, container.handle.exited);
+    appendFileSync(launch.probeLog, `=== ${new Date().toISOString()} ${what}: ${result.ok ? 'success' : `failure (${result.why})`}\n${result.output}`);
+    return result.ok;
+  }
+
+  /** Waits ms, or less when the container ends first. */
+  private async sleepWhileAlive(state: RunningPod, container: Container, ms: number): Promise<void> {
+    if (ms <= 0 || !this.alive(state, container)) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((r) => { timer = setTimeout(r, ms); timer.unref(); }),
+      container.handle.exited,
+    ]);
+    clearTimeout(timer);
+  }
+
   /** restartPolicy Always: report the end, then start the container again, like a kubelet. */
-  private onExit(state: RunningPod, node: KafkaNodeHandle, exit: ExitInfo): void {
-    if (state.terminating || this.closed || state.node !== node) return;
-    if (!state.ready && state.bindRetries > 0 && exitedOnBusyPort(node)) {
+  private onExit(state: RunningPod, container: Container, exit: ExitInfo): void {
+    if (state.terminating || this.closed || state.container !== container) return;
+    const { handle } = container;
+    if (!state.ready && state.bindRetries > 0 && exitedOnBusyPort(handle)) {
       // Lost a port race before it ever listened (see ports.ts): not the Pod's crash.
       state.bindRetries -= 1;
       setTimeout(() => this.enqueue(state, () => this.startContainer(state)), 1_000).unref();
@@ -485,22 +646,24 @@ export class PodRunner {
       reason: exit.code === 0 ? 'Completed' : 'Error',
       startedAt: state.containerStartedAt!,
       finishedAt: new Date().toISOString(),
-      containerID: containerId(node),
+      containerID: containerId(handle),
     };
-    this.setReady(state, false);
+    this.setReady(state, false, true);
     setTimeout(() => this.enqueue(state, () => this.startContainer(state, true)), restartBackoffMs(state.restarts)).unref();
   }
 
-  private setReady(state: RunningPod, ready: boolean): void {
-    if (state.ready !== ready || !state.readyChangedAt) state.readyChangedAt = new Date().toISOString();
+  /** Records readiness; reports the status when it changed (or always, with report: the container changed). */
+  private setReady(state: RunningPod, ready: boolean, report = false): void {
+    const changed = state.ready !== ready || !state.readyChangedAt;
+    if (changed) state.readyChangedAt = new Date().toISOString();
     state.ready = ready;
-    this.reportStatus(state);
+    if (changed || report) this.reportStatus(state);
   }
 
   private async stop(state: RunningPod, graceMs: number): Promise<void> {
     state.terminating = true;
-    const node = state.node;
-    if (node?.running) await node.stop(Math.max(graceMs, 5_000));
+    const handle = state.container?.handle;
+    if (handle?.running) await handle.stop(Math.max(graceMs, 5_000));
     state.markStopped();
   }
 
@@ -517,6 +680,7 @@ export class PodRunner {
     const since = state.podStartedAt!;
     const notReady = state.ready ? {} : { reason: 'ContainersNotReady', message: 'containers with unready status: [kafka]' };
     const terminated = (t: Termination): object => ({ terminated: { ...t } });
+    const handle = state.container?.handle;
     const status = {
       phase: 'Running',
       hostIP: '127.0.0.1',
@@ -534,9 +698,9 @@ export class PodRunner {
         name: 'kafka',
         image: launch.image,
         imageID: '',
-        containerID: state.down?.containerID ?? (state.node ? containerId(state.node) : undefined),
+        containerID: state.down?.containerID ?? (handle ? containerId(handle) : undefined),
         ready: state.ready,
-        started: !state.down,
+        started: !state.down && (state.container?.started ?? false),
         restartCount: state.restarts,
         state: state.down ? terminated(state.down) : { running: { startedAt: state.containerStartedAt } },
         lastState: state.lastTermination ? terminated(state.lastTermination) : {},
@@ -546,35 +710,153 @@ export class PodRunner {
     if (res.statusCode >= 300 && res.statusCode !== 404) throw new Error(`status: ${res.statusCode} ${res.text}`);
   }
 
-  /** Stops every process (SIGKILL after a short grace) and removes the work dir if it made it. */
+  /** Stops every container (SIGKILL after a short grace) and removes the work dir if it made it. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.watch?.stop();
     await Promise.all([...this.pods.values()].map(async (p) => {
       p.terminating = true;
-      if (p.node?.running) await p.node.stop(10_000);
+      if (p.container?.handle.running) await p.container.handle.stop(10_000);
     }));
     if (this.ownsDir) rmSync(this.workDir, { recursive: true, force: true });
   }
 }
 
-/** The start script's has_leader: some controller answers DescribeQuorum with a leader. */
-async function quorumHasLeader(addresses: readonly string[]): Promise<boolean> {
-  for (const address of addresses) {
-    let conn: KafkaConnection | undefined;
-    try {
-      conn = await KafkaConnection.open(address, { clientId: 'kafka-cdk8s-pod-runner', connectTimeoutMs: 2_000, requestTimeoutMs: 5_000 });
-      const res = await conn.send(DescribeQuorum, { topics: [{ topicName: CLUSTER_METADATA_TOPIC, partitions: [0] }] });
-      const partition = res.topics[0]?.partitions[0];
-      if (res.errorCode === 0 && partition?.errorCode === 0 && partition.leaderId >= 0) return true;
-    } catch {
-      // not listening (yet), or no quorum: ask the next one
-    } finally {
-      conn?.close();
-    }
+function mkdir(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** The env of a container start (and of the exec probes in it): this machine's part as is, the Pod's mapped. */
+function containerEnv(launch: Launch, tmpDir: string): Record<string, string> {
+  const pod = Object.entries(launch.env).map(([k, v]) => [k, launch.localizer.map(v, tmpDir)] as const);
+  return { ...launch.hostEnv, HOME: tmpDir, ...Object.fromEntries(pod) };
+}
+
+// ---------------------------------------------------------------------------------------
+// Processes: a container and an exec probe are each a process group of their own.
+
+/** Every process group still running, so nothing leaks when a test fails or the test process ends. */
+const liveGroups = new Set<number>();
+let exitHooksInstalled = false;
+
+function killGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // already gone
   }
-  return false;
+}
+
+function installExitHooks(): void {
+  if (exitHooksInstalled) return;
+  exitHooksInstalled = true;
+  const killAll = (): void => {
+    for (const g of liveGroups) killGroup(g, 'SIGKILL');
+    liveGroups.clear();
+  };
+  process.on('exit', killAll);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      killAll();
+      process.exit(128 + (osConstants.signals[sig] ?? 0));
+    });
+  }
+}
+
+/** A container: KafkaNodeHandle's shape, so tests see a Pod's process as they see a bed node. */
+type ContainerHandle = KafkaNodeHandle;
+
+function spawnContainer(opts: { name: string; argv: readonly string[]; env: Record<string, string>; cwd: string; logFile: string }): ContainerHandle {
+  const from = fileSize(opts.logFile);
+  const out = openSync(opts.logFile, 'a');
+  installExitHooks();
+  let child: ChildProcess;
+  try {
+    child = spawn(opts.argv[0]!, opts.argv.slice(1), { detached: true, stdio: ['ignore', out, out], env: opts.env, cwd: opts.cwd });
+  } finally {
+    closeSync(out);
+  }
+  child.once('error', () => undefined); // a failed spawn: no pid, thrown below
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`could not start ${opts.argv[0]} for ${opts.name}`);
+  liveGroups.add(pid);
+  let running = true;
+  const exited = new Promise<ExitInfo>((res) => {
+    child.once('exit', (code, signal) => {
+      running = false;
+      // The container ends with its main process: nothing else in it outlives it.
+      killGroup(pid, 'SIGKILL');
+      liveGroups.delete(pid);
+      res({ code, signal });
+    });
+  });
+  const kill = async (signal: NodeJS.Signals = 'SIGKILL'): Promise<ExitInfo> => {
+    if (running) child.kill(signal);
+    return await exited;
+  };
+  const stop = async (timeoutMs = 30_000): Promise<ExitInfo> => {
+    if (!running) return await exited;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => { if (running) killGroup(pid, 'SIGKILL'); }, timeoutMs);
+    try {
+      return await exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return {
+    name: opts.name,
+    pid,
+    logFile: opts.logFile,
+    stdoutFile: opts.logFile,
+    exited,
+    get running() {
+      return running;
+    },
+    stop,
+    kill,
+    output: () => readFrom(opts.logFile, from),
+  };
+}
+
+/** Runs an exec probe: success when it exits 0 within timeoutMs; its process group is killed on timeout or when the container ends. */
+async function runExec(argv: readonly string[], env: Record<string, string>, cwd: string, timeoutMs: number, containerExited: Promise<unknown>): Promise<{ ok: boolean; why: string; output: string }> {
+  installExitHooks();
+  const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env, cwd });
+  child.once('error', () => undefined); // a failed spawn: no pid, a failed probe
+  const pid = child.pid;
+  if (pid === undefined) return { ok: false, why: `could not start ${argv[0]}`, output: '' };
+  liveGroups.add(pid);
+  let output = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => { if (output.length < 200_000) output += d; });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => { if (output.length < 200_000) output += d; });
+  let why = '';
+  let finished = false;
+  const timer = setTimeout(() => { why = `timed out after ${timeoutMs} ms`; killGroup(pid, 'SIGKILL'); }, timeoutMs);
+  // An exec in a container ends with it. (Never after `finished`: the pid may be reused.)
+  void containerExited.then(() => { if (!finished) { why ||= 'the container ended'; killGroup(pid, 'SIGKILL'); } });
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((res) => child.once('close', (c, s) => res([c, s])));
+  clearTimeout(timer);
+  killGroup(pid, 'SIGKILL'); // anything the probe left behind
+  finished = true;
+  liveGroups.delete(pid);
+  return { ok: code === 0 && !why, why: why || `exit ${code ?? signal}`, output };
+}
+
+/** A tcpSocket probe: 127.0.0.1:port accepts a connection within timeoutMs. */
+async function tcpConnects(port: number, timeoutMs: number): Promise<boolean> {
+  return await new Promise<boolean>((res) => {
+    const s = new Socket();
+    const done = (v: boolean): void => {
+      s.destroy();
+      res(v);
+    };
+    s.setTimeout(timeoutMs, () => done(false));
+    s.once('error', () => done(false));
+    s.connect(port, '127.0.0.1', () => done(true));
+  });
 }
 
 /** A kubelet's exit code: the process' own, or 128 + the signal number (137 for SIGKILL). */
@@ -583,9 +865,9 @@ function exitCode(exit: ExitInfo): number {
   return 128 + (exit.signal ? (osConstants.signals[exit.signal] ?? 0) : 0);
 }
 
-/** containerID in the kubelet's "<runtime>://<id>" form; the id is the pid, so a restart shows. */
-function containerId(node: KafkaNodeHandle): string {
-  return `pod-runner://${node.pid}`;
+/** containerID in the kubelet's "<runtime>://<id>" form; the id is the main pid, so a restart shows. */
+function containerId(handle: ContainerHandle): string {
+  return `pod-runner://${handle.pid}`;
 }
 
 /** A kubelet's crash-loop back-off: the first restart at once, then 10 s doubling up to 5 min. */
@@ -620,8 +902,67 @@ export async function registerNode(kube: KubeClientConfig): Promise<void> {
   if (res.statusCode >= 300) throw new Error(`pod runner: Node status: ${res.statusCode} ${res.text}`);
 }
 
+/**
+ * A known hazard of Kafka 4.4 in a new cluster, handled so that it does not fail tests
+ * about other things: when the first election of the quorum is split (two controllers
+ * lead epochs 1 and 2 within a second), a broker that fetched the metadata log of the
+ * losing leader truncates it, and its KRaft control-record state machine does not read
+ * the new leader's voter set again (KRaftControlRecordStateMachine.truncateNewEntries
+ * keeps its nextOffset). It then knows no controller: requests it forwards (CreateTopics,
+ * DescribeQuorum, ...) time out, until it restarts. Seen about once in 15 cluster starts
+ * on a loaded 2-core machine.
+ *
+ * Asks every broker to forward a DescribeQuorum; one that cannot within 10 s and whose
+ * log shows such a truncation is restarted (SIGKILL, as a crash), and must then forward.
+ * Returns the restarted Pods (tests report them). Any other failure throws.
+ */
+export async function restartBrokersWithoutController(
+  runner: PodRunner,
+  kube: KubeClientConfig,
+  namespace: string,
+  brokers: ReadonlyArray<{ pod: string; address: string }>,
+): Promise<string[]> {
+  const forwards = async (address: string): Promise<string | undefined> => {
+    let conn: KafkaConnection | undefined;
+    try {
+      conn = await KafkaConnection.open(address, { clientId: 'kafka-cdk8s-pod-runner', connectTimeoutMs: 5_000, requestTimeoutMs: 10_000 });
+      const res = await conn.send(DescribeQuorum, { topics: [{ topicName: CLUSTER_METADATA_TOPIC, partitions: [0] }] });
+      const p = res.topics[0]?.partitions[0];
+      return res.errorCode === 0 && p?.errorCode === 0 && p.leaderId >= 0 ? undefined : `DescribeQuorum error ${res.errorCode}/${p?.errorCode}`;
+    } catch (err) {
+      return (err as Error).message;
+    } finally {
+      conn?.close();
+    }
+  };
+  const restarted: string[] = [];
+  for (const { pod, address } of brokers) {
+    const problem = await forwards(address);
+    if (problem === undefined) continue;
+    const dir = runner.podDir(namespace, pod);
+    const log = dir ? readFrom(join(dir, 'container.log'), 0) : '';
+    if (!/Truncated to offset \d+ from Fetch response from leader/.test(log)) {
+      throw new Error(`broker Pod ${namespace}/${pod} does not forward requests to the controllers: ${problem}\n${runner.diagnostics(namespace, pod)}`);
+    }
+    const path = `/api/v1/namespaces/${namespace}/pods/${pod}`;
+    const restarts = async (): Promise<number> => (await kubeRequest(kube, 'GET', path)).body?.status?.containerStatuses?.[0]?.restartCount ?? 0;
+    const before = await restarts();
+    await runner.kill(namespace, pod);
+    const deadline = Date.now() + 60_000;
+    while ((await restarts()) <= before) {
+      if (Date.now() > deadline) throw new Error(`broker Pod ${namespace}/${pod} was not restarted`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await waitForPodsReady(kube, namespace, [pod], 120_000, runner);
+    const again = await forwards(address);
+    if (again !== undefined) throw new Error(`broker Pod ${namespace}/${pod} still does not forward after a restart: ${again}`);
+    restarted.push(pod);
+  }
+  return restarted;
+}
+
 /** Waits until every named Pod reports Ready=True in the API server. */
-export async function waitForPodsReady(kube: KubeClientConfig, namespace: string, names: readonly string[], timeoutMs = 180_000): Promise<void> {
+export async function waitForPodsReady(kube: KubeClientConfig, namespace: string, names: readonly string[], timeoutMs = 180_000, runner?: PodRunner): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let pending: string[] = [...names];
   while (pending.length > 0) {
@@ -631,7 +972,10 @@ export async function waitForPodsReady(kube: KubeClientConfig, namespace: string
       .map((p: any) => p.metadata.name as string));
     pending = names.filter((n) => !ready.has(n));
     if (pending.length === 0) return;
-    if (Date.now() > deadline) throw new Error(`Pods not Ready after ${timeoutMs} ms: ${pending.join(', ')}`);
+    if (Date.now() > deadline) {
+      const details = runner ? `\n${pending.map((n) => runner.diagnostics(namespace, n)).join('\n')}\nproblems: ${runner.problems.join('; ')}` : '';
+      throw new Error(`Pods not Ready after ${timeoutMs} ms: ${pending.join(', ')}${details}`);
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
 }
