@@ -136,6 +136,7 @@ export async function formatStorage(opts: FormatStorageOptions): Promise<void> {
 export function randomClusterId(): string {
   const b = new Uint8Array(16);
   crypto.getRandomValues(b);
+  b[0] = b[0]! & 0x7f; // never a leading '-' or '_': kafka-storage would read "-xyz" as an option
   return Buffer.from(b).toString('base64url');
 }
 
