@@ -119,6 +119,15 @@ export function checkSemantics(input: unknown): SpecProblem[] {
 
 type Add = (path: Path, message: string) => void;
 
+/** `add`, but each (path, message) only once: per-node checks meet the same shared layer many times. */
+function once(add: Add): Add {
+  const reported = new Set<string>();
+  return (path, message) => {
+    const key = `${formatPath(path)}|${message}`;
+    if (!reported.has(key)) { reported.add(key); add(path, message); }
+  };
+}
+
 function checkKafkaVersion(spec: Rec, add: Add): void {
   const version = rec(spec.kafka).version;
   if (typeof version !== 'string') return;
@@ -269,11 +278,7 @@ function checkRacks(spec: Rec, brokers: unknown[], groups: Rec, add: Add): void 
 function checkReplication(spec: Rec, brokers: unknown[], groups: Rec, add: Add): void {
   const brokerCount = brokers.length;
   if (brokerCount === 0) return;
-  const reported = new Set<string>();
-  const report = (path: Path, message: string) => {
-    const key = `${formatPath(path)}|${message}`;
-    if (!reported.has(key)) { reported.add(key); add(path, message); }
-  };
+  const report = once(add);
   brokers.forEach((raw, index) => {
     const broker = rec(raw);
     const groupName = typeof broker.group === 'string' ? broker.group : 'default';
@@ -319,11 +324,7 @@ const isScalar = (v: unknown): v is string | number | boolean | bigint => ['stri
  * role), so this stays linear in the number of brokers.
  */
 function checkNodeRules(spec: Rec, brokers: unknown[], groups: Rec, controllers: Rec, add: Add): void {
-  const reported = new Set<string>();
-  const report = (path: Path, message: string) => {
-    const key = `${formatPath(path)}|${message}`;
-    if (!reported.has(key)) { reported.add(key); add(path, message); }
-  };
+  const report = once(add);
   const check = (layers: readonly ConfigLayer[], roles: readonly KafkaRole[], logDirs: readonly string[] | undefined) => {
     const config: Record<string, string> = {};
     const setBy = new Map<string, readonly [Path, number]>();
@@ -402,7 +403,7 @@ function nodeLogDirs(storage: unknown): string[] | undefined {
  * Brokers without resources of their own share their group's result.
  */
 function checkResources(brokers: unknown[], groups: Rec, controllers: Rec, add: Add): void {
-  const reported = new Set<string>();
+  const report = once(add);
   const check = (layers: readonly ConfigLayer[]) => {
     const requests = new Map<string, readonly [string, Path]>();
     const limits = new Map<string, readonly [string, Path]>();
@@ -416,11 +417,8 @@ function checkResources(brokers: unknown[], groups: Rec, controllers: Rec, add: 
     for (const [name, [limit, limitPath]] of limits) {
       const request = requests.get(name);
       if (!request || !(quantityValue(limit) < quantityValue(request[0]))) continue;
-      const key = formatPath(limitPath);
-      if (reported.has(`${key}|${formatPath(request[1])}`)) continue;
-      reported.add(`${key}|${formatPath(request[1])}`);
       const where = formatPath(request[1].slice(0, -2)) === formatPath(limitPath.slice(0, -2)) ? '' : ` (${formatPath(request[1])})`;
-      add(limitPath, `the limit ${limit} is below the request ${request[0]}${where}; a limit must be at least the request`);
+      report(limitPath, `the limit ${limit} is below the request ${request[0]}${where}; a limit must be at least the request`);
     }
   };
   const checkedGroups = new Set<string>();
