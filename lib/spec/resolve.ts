@@ -195,6 +195,7 @@ function buildNode(input: NodeInput): KafkaNodeModel {
     canonical(Object.assign({}, ...input.layers.map((layer) => layer[key] ?? {})));
   const security = merged('securityContext');
   const storage = last('storage') ?? input.defaultStorage;
+  const metadataLog = metadataVolume(storage);
   return {
     id: input.id,
     roles: input.roles,
@@ -211,7 +212,7 @@ function buildNode(input: NodeInput): KafkaNodeModel {
       mountPath: v.mountPath ?? `/var/lib/kafka/${v.name}`,
       deleteClaim: v.deleteClaim ?? false,
       claimName: `${input.name}-${v.name}`,
-      metadataLog: v.name === metadataVolume(storage),
+      metadataLog: v.name === metadataLog,
     })),
     nodeSelector: merged('nodeSelector'),
     affinity: canonical(last('affinity')),
