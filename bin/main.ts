@@ -2,6 +2,8 @@
 import { Command, CommanderError } from 'commander';
 import { SpecValidationError } from '../lib/spec/problems.js';
 import { MultiSpecError } from '../lib/synth.js';
+import { controllerCommand } from './commands/controller.js';
+import { planCommand } from './commands/plan.js';
 import { schemaCommand } from './commands/schema.js';
 import { synthCommand } from './commands/synth.js';
 import { validateCommand } from './commands/validate.js';
@@ -14,7 +16,9 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .addCommand(synthCommand())
     .addCommand(validateCommand())
-    .addCommand(schemaCommand());
+    .addCommand(planCommand())
+    .addCommand(schemaCommand())
+    .addCommand(controllerCommand());
 }
 
 export async function main(argv: readonly string[]): Promise<number> {

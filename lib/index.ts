@@ -3,3 +3,4 @@ export * from './spec/index.js';
 export * from './config/index.js';
 export * from './synth.js';
 export * from './render/index.js';
+export * from './controller/index.js';

@@ -1,3 +1,4 @@
 export * from './kafka-cluster.js';
 export * from './kafka-cluster-chart.js';
 export * from './kafka-node.js';
+export * from './kafka-operator.js';

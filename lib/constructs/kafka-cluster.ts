@@ -3,6 +3,7 @@ import { IntOrString, KubeNamespace, KubePodDisruptionBudget, KubeService } from
 import { resolveSpec, type ClusterModel, type KafkaNodeModel } from '../spec/resolve.js';
 import type { KafkaClusterSpec } from '../spec/schema.js';
 import { KafkaNode } from './kafka-node.js';
+import { KafkaOperator } from './kafka-operator.js';
 import { clusterLabels, GITOPS_PRUNE_PROOF_ANNOTATIONS, names, poolSelector } from '../render/metadata.js';
 
 export interface KafkaClusterProps {
@@ -25,8 +26,8 @@ const POD_SECURITY_LABELS: Readonly<Record<string, string>> = {
 /**
  * A KRaft Kafka cluster: per-node Pods, ConfigMaps, PVCs and Services (no
  * StatefulSet), a bootstrap Service, PodDisruptionBudgets and, unless turned
- * off, its Namespace. Throws SpecValidationError, listing every problem, when
- * the spec is invalid.
+ * off, its Namespace and the runtime controller. Throws SpecValidationError,
+ * listing every problem, when the spec is invalid.
  */
 export class KafkaCluster extends Construct {
   public readonly model: ClusterModel;
@@ -68,6 +69,8 @@ export class KafkaCluster extends Construct {
         spec: { minAvailable: IntOrString.fromNumber(Math.max(size - 1, 0)), selector: { matchLabels: poolSelector(cluster, pool) } },
       });
     }
+
+    if (cluster.operator) new KafkaOperator(this, 'Operator', { cluster, operator: cluster.operator });
 
     const nodes = new Map<number, KafkaNode>();
     for (const node of cluster.nodes) nodes.set(node.id, new KafkaNode(this, node.name, { cluster, node }));

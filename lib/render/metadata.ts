@@ -93,4 +93,8 @@ export function volumeLabels(cluster: ClusterModel, node: KafkaNodeModel, volume
 export const names = {
   bootstrapService: (cluster: ClusterModel) => `${cluster.name}-bootstrap`,
   disruptionBudget: (cluster: ClusterModel, pool: KafkaNodeModel['pool']) => `${cluster.name}-${pool}s`,
+  /** The runtime controller's Deployment, ServiceAccount, Role, RoleBinding, Service and Lease. */
+  operator: (cluster: ClusterModel) => `${cluster.name}-operator`,
+  /** The ConfigMap the runtime controller keeps its state in (it creates it; not in Git). */
+  operatorState: (cluster: ClusterModel) => `${cluster.name}-operator-state`,
 };

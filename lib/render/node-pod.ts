@@ -14,6 +14,7 @@ import type { ClusterModel, KafkaNodeModel } from '../spec/resolve.js';
 import type { AffinitySpec } from '../spec/kube-schemas.js';
 import { quantityValue } from '../spec/kube-schemas.js';
 import { ANNOTATION_DESIRED_HASH, GITOPS_CREATE_ONLY_ANNOTATIONS, createOnlyLabels, poolSelector } from './metadata.js';
+import { ANNOTATION_POD_FIELDS, podFields } from './pod-fields.js';
 import { LOG4J2_FILE, readinessScript, scriptEnv, startScript } from './start-script.js';
 
 /** An emptyDir for the files the start script writes (server.properties, log4j2); never the live ConfigMap. */
@@ -43,7 +44,9 @@ export function renderNodePod(cluster: ClusterModel, node: KafkaNodeModel, serve
   const manifest = podManifest(cluster, node, serverProperties);
   // Every input is canonical (resolve sorts the user's maps), so equal meaning gives equal bytes.
   const hash = sha256(`${serverProperties}\n${JSON.stringify(manifest)}`);
+  const fields = podFields(manifest);
   manifest.metadata.annotations[ANNOTATION_DESIRED_HASH] = hash;
+  manifest.metadata.annotations[ANNOTATION_POD_FIELDS] = JSON.stringify(fields);
   return { manifest, hash };
 }
 

@@ -5,9 +5,11 @@
  */
 import { createHash } from 'node:crypto';
 import { canonical } from '../render/canonical.js';
+import { names } from '../render/metadata.js';
 import type { AffinitySpec } from './kube-schemas.js';
+import { DEFAULT_HOLD_LABEL, DEFAULT_OPERATOR_IMAGE } from './schema.js';
 import type {
-  BrokerGroupSpec, BrokerSpec, KafkaConfigValue, ParsedClusterSpec, ResourcesSpec, TolerationSpec, VolumeSpec,
+  BrokerGroupSpec, BrokerSpec, KafkaConfigValue, OperatorSpec, ParsedClusterSpec, ResourcesSpec, TolerationSpec, VolumeSpec,
 } from './schema.js';
 import type { KafkaClusterSpec } from './schema.js';
 import { parseSpec } from './validate.js';
@@ -58,6 +60,26 @@ export interface ResolvedSecurityContext {
   readonly fsGroup: number;
 }
 
+/** The runtime controller's Deployment and what it works with. */
+export interface OperatorModel {
+  /** Name of its Deployment, ServiceAccount, Role, RoleBinding and Service. */
+  readonly name: string;
+  readonly image: string;
+  /** Unset: Kubernetes' own default. */
+  readonly imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  readonly resources: ResourcesSpec;
+  readonly nodeSelector: Readonly<Record<string, string>>;
+  readonly tolerations: readonly TolerationSpec[];
+  /** Failures a rolling-restart step tolerates (brokers out of sync or offline, plus firing hold alerts). */
+  readonly failureThreshold: number;
+  /** Consulted before each restart step; undefined: alerts are not consulted. */
+  readonly alertmanager?: { readonly url: string; readonly holdLabel: string };
+  /** The ConfigMap where the controller keeps what it must remember (it creates it). */
+  readonly stateConfigMap: string;
+  /** The Lease that keeps one controller active. */
+  readonly lease: string;
+}
+
 export interface ClusterModel {
   readonly name: string;
   readonly namespace: string;
@@ -76,12 +98,16 @@ export interface ClusterModel {
   readonly brokers: readonly KafkaNodeModel[];
   /** Every node once: dedicated controllers first, then brokers, each by id. */
   readonly nodes: readonly KafkaNodeModel[];
+  /** The runtime controller; undefined when turned off. */
+  readonly operator?: OperatorModel;
 }
 
 const DEFAULT_BROKER_STORAGE: readonly VolumeSpec[] = [{ name: 'data-0', size: '10Gi' }];
 const DEFAULT_CONTROLLER_STORAGE: readonly VolumeSpec[] = [{ name: 'data-0', size: '5Gi' }];
 const DEFAULT_CONTROLLER_REPLICAS = 3;
 const DEFAULT_CONTROLLER_ID_BASE = 9000;
+/** The controller holds little more than the cluster's Pods and ConfigMaps in memory. */
+const DEFAULT_OPERATOR_RESOURCES: ResourcesSpec = { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '256Mi' } };
 /** uid/gid of the user in the official apache/kafka image. */
 const KAFKA_IMAGE_ID = 1000;
 /** Namespaces every cluster has: never emitted, so their labels stay the platform's. */
@@ -147,7 +173,7 @@ function resolveParsed(spec: ParsedClusterSpec): ClusterModel {
     }
   }
 
-  return {
+  const cluster: ClusterModel = {
     name: spec.name,
     namespace: spec.namespace,
     createNamespace: spec.createNamespace ?? !SYSTEM_NAMESPACES.has(spec.namespace),
@@ -161,6 +187,25 @@ function resolveParsed(spec: ParsedClusterSpec): ClusterModel {
     voters: controllerMode === 'dedicated' ? dedicated : brokers.filter((b) => b.roles.includes('controller')),
     brokers,
     nodes: [...dedicated, ...brokers],
+  };
+  return { ...cluster, operator: resolveOperator(cluster, spec.operator) };
+}
+
+function resolveOperator(cluster: ClusterModel, spec: OperatorSpec = {}): OperatorModel | undefined {
+  if (spec.enabled === false) return undefined;
+  const alertmanager = spec.rolling?.alertmanager;
+  return {
+    name: names.operator(cluster),
+    image: spec.image ?? DEFAULT_OPERATOR_IMAGE,
+    imagePullPolicy: spec.imagePullPolicy,
+    // Replaced as a whole: merged with the default, a larger request could meet the default limit below it.
+    resources: canonical(spec.resources ?? DEFAULT_OPERATOR_RESOURCES),
+    nodeSelector: canonical(spec.nodeSelector ?? {}),
+    tolerations: canonical(spec.tolerations ?? []),
+    failureThreshold: spec.rolling?.failureThreshold ?? 0,
+    alertmanager: alertmanager && { url: alertmanager.url, holdLabel: alertmanager.holdLabel ?? DEFAULT_HOLD_LABEL },
+    stateConfigMap: names.operatorState(cluster),
+    lease: names.operator(cluster),
   };
 }
 

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import versions from '../../versions.json' with { type: 'json' };
+import pkg from '../../package.json' with { type: 'json' };
 import {
   affinitySchema, imageReference, labelKey, labelValue, quantity, resourceName,
 } from './kube-schemas.js';
@@ -15,6 +16,11 @@ import { mountPathProblem } from './paths.js';
 
 /** The Kafka version the toolkit is tested against; the default image tag. */
 export const DEFAULT_KAFKA_VERSION: string = versions.kafka;
+
+/** The runtime controller's image: this package, built by the repo's Dockerfile, at this very version. */
+export const DEFAULT_OPERATOR_IMAGE = `ghcr.io/kafka-cdk8s/kafka-cdk8s:${pkg.version}`;
+/** Alerts carrying this label set to "true" hold rolling restarts. */
+export const DEFAULT_HOLD_LABEL = 'kafka_cdk8s_hold_roll';
 
 /** RFC 1035 label: the rule for Service names, which every node gets. */
 export const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -60,6 +66,8 @@ const resourcesSchema = z.strictObject({
   limits: resourceList.optional(),
 }).meta({ description: 'Container resources (requests / limits).' });
 
+const nodeSelectorSchema = z.record(labelKey('nodeSelector key'), labelValue('nodeSelector value'));
+
 const tolerationSchema = z.strictObject({
   key: labelKey('toleration key').optional(),
   operator: z.enum(['Exists', 'Equal']).optional(),
@@ -89,7 +97,7 @@ const podTemplateFields = {
   resources: resourcesSchema.optional(),
   storage: z.array(volumeSchema).min(1, 'storage needs at least one volume').optional()
     .meta({ description: "Volumes, each a PVC listed in log.dirs. @default one 10Gi volume named 'data-0'" }),
-  nodeSelector: z.record(labelKey('nodeSelector key'), labelValue('nodeSelector value')).optional(),
+  nodeSelector: nodeSelectorSchema.optional(),
   affinity: affinitySchema.optional(),
   securityContext: securityContextSchema.optional(),
   tolerations: z.array(tolerationSchema).optional(),
@@ -133,6 +141,32 @@ export const listenersSchema = z.strictObject({
     .meta({ description: 'Listener of the KRaft controllers.' }),
 });
 
+/** Prometheus label names, which Alertmanager alerts carry. */
+const PROMETHEUS_LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+export const operatorSchema = z.strictObject({
+  enabled: z.boolean().optional()
+    .meta({ description: 'Deploy the runtime controller (`kafka-cdk8s controller`). @default true' }),
+  image: imageReference('image').optional()
+    .meta({ description: `Controller image (the repo's Dockerfile builds it). @default ${DEFAULT_OPERATOR_IMAGE}: the version of kafka-cdk8s that synthesizes` }),
+  imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).optional()
+    .meta({ description: "Image pull policy. @default Kubernetes' own default (Always for :latest, else IfNotPresent)" }),
+  resources: resourcesSchema.optional()
+    .meta({ description: 'Container resources, replacing the default as a whole. @default requests cpu 50m, memory 128Mi; limits memory 256Mi' }),
+  nodeSelector: nodeSelectorSchema.optional(),
+  tolerations: z.array(tolerationSchema).optional(),
+  rolling: z.strictObject({
+    failureThreshold: z.number().int('failureThreshold must be a whole number').min(0, 'failureThreshold must be at least 0').max(2_147_483_647).optional()
+      .meta({ description: 'Failures a rolling-restart step tolerates: brokers (other than the one to restart) out of the ISR of some partition or holding an offline partition, plus firing Alertmanager alerts that carry the hold label. @default 0' }),
+    alertmanager: z.strictObject({
+      url: z.url({ protocol: /^https?$/, error: 'url must be an http or https URL such as http://alertmanager.monitoring:9093' })
+        .meta({ description: 'Alertmanager base URL, e.g. http://alertmanager.monitoring:9093.' }),
+      holdLabel: z.string().regex(PROMETHEUS_LABEL_NAME, 'holdLabel must be a Prometheus label name: letters, digits and _, not starting with a digit').optional()
+        .meta({ description: `An active alert with <holdLabel>="true" holds rolling restarts. @default ${DEFAULT_HOLD_LABEL}` }),
+    }).optional().meta({ description: 'Consult Alertmanager before each restart step. @default none: alerts are not consulted' }),
+  }).optional().meta({ description: 'How the controller rolls brokers.' }),
+}).meta({ description: "The runtime controller ('operator', not the KRaft controllers): a Deployment with its ServiceAccount, Role, RoleBinding and metrics Service." });
+
 export const kafkaClusterSpecSchema = z.strictObject({
   name: dnsLabel('name').meta({ description: 'Cluster name; prefix of every object name.' }),
   namespace: dnsLabel('namespace').default('default'),
@@ -158,6 +192,7 @@ export const kafkaClusterSpecSchema = z.strictObject({
   rackAwareness: z.strictObject({
     topologyKey: z.string().min(1).default('topology.kubernetes.io/zone'),
   }).optional().meta({ description: "Spread brokers by rack: each broker's Pod is pinned to nodes whose topologyKey label equals its rack; every broker needs a rack." }),
+  operator: operatorSchema.optional(),
 }).meta({
   title: 'KafkaClusterSpec',
   description: 'A Kafka (KRaft) cluster for kafka-cdk8s.',
@@ -174,6 +209,7 @@ export type ControllersSpec = z.output<typeof controllersSchema>;
 export type KafkaConfigValue = z.output<typeof configValue>;
 export type ResourcesSpec = z.output<typeof resourcesSchema>;
 export type TolerationSpec = z.output<typeof tolerationSchema>;
+export type OperatorSpec = z.output<typeof operatorSchema>;
 
 /** The JSON Schema for editors (YAML form), generated from the zod schema. */
 export function kafkaClusterJsonSchema(): Record<string, unknown> {

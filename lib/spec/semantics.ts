@@ -113,7 +113,7 @@ export function checkSemantics(input: unknown): SpecProblem[] {
   checkRacks(spec, brokers, groups, add);
   checkReplication(spec, brokers, groups, add);
   checkNodeRules(spec, brokers, groups, controllers, add);
-  checkResources(brokers, groups, controllers, add);
+  checkResources(brokers, groups, controllers, rec(spec.operator), add);
   return problems;
 }
 
@@ -399,10 +399,11 @@ function nodeLogDirs(storage: unknown): string[] | undefined {
 
 /**
  * Limits at least the requests, on each node's merged resources (a group's
- * limit and a broker's own request meet in one Pod), reported at the limit.
- * Brokers without resources of their own share their group's result.
+ * limit and a broker's own request meet in one Pod) and on the runtime
+ * controller's, reported at the limit. Brokers without resources of their own
+ * share their group's result.
  */
-function checkResources(brokers: unknown[], groups: Rec, controllers: Rec, add: Add): void {
+function checkResources(brokers: unknown[], groups: Rec, controllers: Rec, operator: Rec, add: Add): void {
   const report = once(add);
   const check = (layers: readonly ConfigLayer[]) => {
     const requests = new Map<string, readonly [string, Path]>();
@@ -430,4 +431,5 @@ function checkResources(brokers: unknown[], groups: Rec, controllers: Rec, add: 
     check([[rec(groups[groupName]).resources, ['brokerGroups', groupName, 'resources']], [broker.resources, ['brokers', index, 'resources']]]);
   });
   check([[controllers.resources, ['controllers', 'resources']]]);
+  check([[operator.resources, ['operator', 'resources']]]);
 }

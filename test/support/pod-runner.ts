@@ -349,6 +349,17 @@ export class PodRunner {
     return handle.pid;
   }
 
+  /**
+   * Freezes (SIGSTOP) or thaws (SIGCONT) every process of a Pod's container: a broker that
+   * is "down" for Kafka (it stops fetching and drops out of the ISR) while its process and
+   * Pod stay, as with a hung JVM or a partitioned node. Does not wait for anything.
+   */
+  freeze(namespace: string, name: string, frozen: boolean): void {
+    const handle = this.lastByKey.get(`${namespace}/${name}`)?.container?.handle;
+    if (!handle?.running) throw new Error(`pod runner: no running container for Pod ${namespace}/${name}`);
+    process.kill(-handle.pid, frozen ? 'SIGSTOP' : 'SIGCONT');
+  }
+
   /** The latest Pod of that name's dir: its emptyDir volumes, container starts, log and probe log. */
   podDir(namespace: string, name: string): string | undefined {
     return this.lastByKey.get(`${namespace}/${name}`)?.launch?.podDir;

@@ -17,17 +17,28 @@ const byKey = (objects: K8sObject[], k: string): any => objects.find((o) => key(
 const matches = (selector: Record<string, string>, labels: Record<string, string> = {}) =>
   Object.entries(selector).every(([k, v]) => labels[k] === v);
 
-test('selectors use only labels of our own, never app.kubernetes.io/instance (Argo CD label tracking rewrites it)', () => {
+test('selectors use only labels we set, never app.kubernetes.io/instance (Argo CD label tracking rewrites it)', () => {
   const objects = synthObjects(exampleSpec());
-  const pods = objects.filter((o) => o.kind === 'Pod');
+  // The node Pods, and the runtime controller's Pod as its Deployment's template describes it.
+  const pods = [
+    ...objects.filter((o) => o.kind === 'Pod'),
+    ...objects.filter((o) => o.kind === 'Deployment').map((d) => (d as any).spec.template as K8sObject),
+  ];
+  const selectorOf = (o: K8sObject): Record<string, string> | undefined => {
+    const spec = (o as any).spec ?? {};
+    return o.kind === 'Service' ? spec.selector : spec.selector?.matchLabels;
+  };
   for (const o of objects) {
     assert.equal(o.metadata.labels?.['app.kubernetes.io/instance'], undefined, `${key(o)} does not carry the label`);
-    const spec = (o as any).spec ?? {};
-    const selector: Record<string, string> | undefined = o.kind === 'Service' ? spec.selector : spec.selector?.matchLabels;
+    const selector = selectorOf(o);
     if (!selector) continue;
-    assert.ok(Object.keys(selector).every((k) => k.startsWith('kafka-cdk8s.io/')), `${key(o)} selects on ${Object.keys(selector)}`);
+    // Node Pods are selected by kafka-cdk8s.io/ labels only; the controller by its cluster and component.
+    assert.ok(Object.keys(selector).every((k) => k.startsWith('kafka-cdk8s.io/') || k === 'app.kubernetes.io/component'), `${key(o)} selects on ${Object.keys(selector)}`);
     assert.ok(pods.some((p) => matches(selector, p.metadata.labels)), `${key(o)} selects some Pod`);
   }
+  const controller = pods.at(-1)!;
+  const selectingController = objects.filter((o) => o.kind !== 'Deployment' && selectorOf(o) && matches(selectorOf(o)!, controller.metadata.labels));
+  assert.deepEqual(selectingController.map(key), ['Service/demo-operator'], 'only its own Service selects the controller Pod: no PDB, not the bootstrap Service');
   const selected = (name: string) => pods.filter((p) => matches(byKey(objects, `Service/${name}`).spec.selector, p.metadata.labels)).map((p) => p.metadata.name);
   assert.deepEqual(selected('demo-broker-1'), ['demo-broker-1']);
   assert.deepEqual(selected('demo-bootstrap').sort(), ['demo-broker-0', 'demo-broker-1', 'demo-broker-2']);

@@ -28,7 +28,8 @@ test('synthesis is deterministic: the same spec gives byte-identical YAML', () =
 test('per node: a Pod, a ConfigMap, PVCs and a Service with human names; never a StatefulSet', () => {
   const objects = synthObjects(exampleSpec());
   const keys = objects.map(key);
-  assert.ok(!objects.some((o) => o.kind === 'StatefulSet' || o.kind === 'Deployment'));
+  assert.ok(!objects.some((o) => o.kind === 'StatefulSet'));
+  assert.deepEqual(objects.filter((o) => o.kind === 'Deployment').map(key), ['Deployment/demo-operator'], 'only the runtime controller is a Deployment');
   for (const node of ['demo-broker-0', 'demo-broker-1', 'demo-broker-2', 'demo-controller-9000', 'demo-controller-9001', 'demo-controller-9002']) {
     for (const kind of ['Pod', 'ConfigMap', 'Service']) assert.ok(keys.includes(`${kind}/${node}`), `${kind}/${node}`);
   }
@@ -39,7 +40,13 @@ test('per node: a Pod, a ConfigMap, PVCs and a Service with human names; never a
   for (const shared of ['Namespace/kafka', 'Service/demo-bootstrap', 'PodDisruptionBudget/demo-brokers', 'PodDisruptionBudget/demo-controllers']) {
     assert.ok(keys.includes(shared), shared);
   }
-  assert.ok(!keys.some((k) => k.startsWith('ServiceAccount/')), 'no ServiceAccount: Pods must not need an object of their own apply stage');
+  for (const shared of ['ServiceAccount', 'Role', 'RoleBinding', 'Deployment', 'Service'].map((kind) => `${kind}/demo-operator`)) {
+    assert.ok(keys.includes(shared), shared);
+  }
+  for (const pod of objects.filter((o) => o.kind === 'Pod')) {
+    // A Pod naming a ServiceAccount of its own apply stage fails Flux's dry-run; only the Deployment names one.
+    assert.equal((pod as any).spec.serviceAccountName, undefined, `${key(pod)} names no ServiceAccount`);
+  }
   assert.equal(new Set(keys).size, keys.length, 'no duplicate objects');
   for (const o of objects) {
     if (o.kind !== 'Namespace') assert.equal(o.metadata.namespace, 'kafka', key(o));

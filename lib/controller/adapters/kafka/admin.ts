@@ -114,6 +114,8 @@ export interface KafkaAdmin {
   /** Configs of broker `id`, or of the cluster-wide default resource "". */
   describeBrokerConfigs(broker: BrokerResource, opts?: DescribeConfigsOptions): Promise<ConfigEntry[]>;
   describeTopicConfigs(topic: string, opts?: DescribeConfigsOptions): Promise<ConfigEntry[]>;
+  /** Configs of many topics in one request per batch (e.g. min.insync.replicas of every topic). */
+  describeTopicsConfigs(topics: readonly string[], names: readonly string[]): Promise<Map<string, ConfigEntry[]>>;
   /** IncrementalAlterConfigs on broker `id` or on "" (cluster-wide default). Only the given keys change. */
   alterBrokerConfigsIncremental(broker: BrokerResource, ops: AlterableConfig[], opts?: { validateOnly?: boolean }): Promise<void>;
   alterTopicConfigsIncremental(topic: string, ops: AlterableConfig[], opts?: { validateOnly?: boolean }): Promise<void>;
@@ -135,6 +137,8 @@ export interface KafkaAdminOptions {
   /** Extra kafkajs client options (ssl, sasl, retry, logLevel, ...). */
   kafkajs?: Partial<ConstructorParameters<typeof kafkajs.Kafka>[0]>;
 }
+
+const TOPIC_CONFIG_BATCH = 500;
 
 export function createKafkaAdmin(opts: KafkaAdminOptions): KafkaAdmin {
   return new KafkaAdminImpl(opts);
@@ -176,18 +180,37 @@ class KafkaAdminImpl implements KafkaAdmin {
     return this.adminConnecting;
   }
 
+  /**
+   * Runs a kafkajs call; after a timeout or a connection failure the kafkajs client is
+   * dropped, so that the next call connects again through a randomly chosen bootstrap broker:
+   * kafkajs keeps asking the broker it first connected to, even when that one hangs.
+   */
+  private async viaKafkajs<T>(fn: (a: KafkajsAdmin) => Promise<T>): Promise<T> {
+    const admin = await this.kjs();
+    try {
+      return await fn(admin);
+    } catch (err) {
+      const name = (err as Error).name ?? '';
+      if (/Timeout|Connection|NumberOfRetriesExceeded/.test(name) && this.admin === admin) {
+        this.admin = null;
+        void admin.disconnect().catch(() => undefined);
+      }
+      throw err;
+    }
+  }
+
   async describeCluster(): Promise<ClusterDescription> {
-    const c = await (await this.kjs()).describeCluster();
+    const c = await this.viaKafkajs((a) => a.describeCluster());
     this.brokerAddresses = new Map(c.brokers.map((b) => [b.nodeId, { host: b.host, port: b.port }]));
     return { clusterId: c.clusterId, controllerId: c.controller ?? -1, brokers: c.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port })) };
   }
 
   async listTopics(): Promise<string[]> {
-    return (await this.kjs()).listTopics();
+    return this.viaKafkajs((a) => a.listTopics());
   }
 
   async describeTopics(topics?: string[]): Promise<TopicDescription[]> {
-    const md = await (await this.kjs()).fetchTopicMetadata(topics ? { topics } : undefined);
+    const md = await this.viaKafkajs((a) => a.fetchTopicMetadata(topics ? { topics } : undefined));
     return md.topics.map((t) => ({
       name: t.name,
       partitions: t.partitions
@@ -255,6 +278,28 @@ class KafkaAdminImpl implements KafkaAdmin {
 
   async describeTopicConfigs(topic: string, opts: DescribeConfigsOptions = {}): Promise<ConfigEntry[]> {
     return this.describeConfigs('TOPIC', topic, opts, undefined);
+  }
+
+  async describeTopicsConfigs(topics: readonly string[], names: readonly string[]): Promise<Map<string, ConfigEntry[]>> {
+    const out = new Map<string, ConfigEntry[]>();
+    // Batches keep each request and response small with thousands of topics.
+    for (let i = 0; i < topics.length; i += TOPIC_CONFIG_BATCH) {
+      const batch = topics.slice(i, i + TOPIC_CONFIG_BATCH);
+      const res = await this.withConnection(undefined, (c) =>
+        c.send(DescribeConfigs, {
+          resources: batch.map((name) => ({ type: 'TOPIC' as const, name, configNames: [...names] })),
+          includeSynonyms: false,
+          includeDocumentation: false,
+        }),
+      );
+      for (const r of res.results) {
+        // A topic deleted since it was listed answers UNKNOWN_TOPIC_OR_PARTITION: leave it out.
+        if (r.errorCode === 3) continue;
+        throwIfError(r.errorCode, r.errorMessage, `DescribeConfigs TOPIC "${r.resourceName}"`);
+        out.set(r.resourceName, r.configs);
+      }
+    }
+    return out;
   }
 
   async alterBrokerConfigsIncremental(broker: BrokerResource, ops: AlterableConfig[], opts: { validateOnly?: boolean } = {}): Promise<void> {

@@ -1,0 +1,5 @@
+// The controller's pure decisions, for tools that want to ask what a change will do.
+export * from './decide/config-change.js';
+export * from './decide/node-state.js';
+export * from './decide/roll.js';
+export * from './decide/roll-step.js';
