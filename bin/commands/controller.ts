@@ -1,19 +1,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { runController } from '../../lib/controller/run.js';
+import { runController, type ControllerRunOptions } from '../../lib/controller/run.js';
 
-interface ControllerFlags {
-  readonly namespace: string;
-  readonly cluster: string;
-  readonly bootstrap: string;
-  readonly failureThreshold: number;
-  readonly alertmanagerUrl?: string;
-  readonly holdLabel: string;
-  readonly listen: string;
-  readonly kubeconfig?: string;
-  readonly identity?: string;
-  readonly leaseSeconds: number;
-  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
-}
+/** The options as commander gives them: the bootstrap list is still one string. */
+type ControllerFlags = Omit<ControllerRunOptions, 'bootstrap'> & { readonly bootstrap: string };
 
 const wholeNumber = (flag: string, min: number) => (value: string): number => {
   const n = Number(value);

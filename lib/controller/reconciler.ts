@@ -50,7 +50,7 @@ export interface ReconcilerOptions {
    * A restart begins only once the desired state has been quiet this long: a GitOps tool
    * applies a commit one object at a time, and a half-applied commit can look like a
    * change that needs a restart (a cluster-wide key wanted by some nodes only).
-   * @default 5000
+   * @default 3000
    */
   readonly settleMs?: number;
 }
@@ -135,7 +135,7 @@ export class ClusterReconciler {
         activeControllerId: activeController,
       });
       const quietFor = Date.now() - this.o.configMaps.lastChangeAt;
-      const settle = this.o.settleMs ?? 5000;
+      const settle = this.o.settleMs ?? 3000;
       if (step.kind === 'begin' && quietFor < settle) {
         step = { kind: 'wait', node: step.node, reason: `the desired state changed less than ${settle / 1000} s ago; waiting for it to settle` };
       }
@@ -155,8 +155,11 @@ export class ClusterReconciler {
       drift: this.drift,
     };
     await this.publish(status, step);
-    const busy = step.kind !== 'idle' || recreated > 0 || upToDate < desired.size;
-    return { requeueAfterMs: busy ? 500 : 10_000, status };
+    // Right after a step, look again at once (the next step may already be possible);
+    // while waiting, twice a second; when all is done, every 10 s (watches wake it sooner).
+    const acted = recreated > 0 || ['begin', 'delete', 'create', 'finish'].includes(step.kind);
+    const busy = step.kind !== 'idle' || upToDate < desired.size;
+    return { requeueAfterMs: acted ? 50 : busy ? 500 : 10_000, status };
   }
 
   /** The desired node of every node ConfigMap of this cluster, by name. */

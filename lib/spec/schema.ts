@@ -20,7 +20,8 @@ export const DEFAULT_KAFKA_VERSION: string = versions.kafka;
 /** The runtime controller's image: this package, built by the repo's Dockerfile, at this very version. */
 export const DEFAULT_OPERATOR_IMAGE = `ghcr.io/kafka-cdk8s/kafka-cdk8s:${pkg.version}`;
 /** Alerts carrying this label set to "true" hold rolling restarts. */
-export const DEFAULT_HOLD_LABEL = 'kafka_cdk8s_hold_roll';
+export { DEFAULT_HOLD_LABEL } from '../render/metadata.js';
+import { DEFAULT_HOLD_LABEL } from '../render/metadata.js';
 
 /** RFC 1035 label: the rule for Service names, which every node gets. */
 export const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;

@@ -28,6 +28,7 @@ import { applyManifests, kubeRequest } from '../support/kube-apply.js';
 import { startKubeApiServer, type KubeApiServer } from '../support/kube-server.js';
 import { PodRunner, restartBrokersWithoutController, waitForPodsReady } from '../support/pod-runner.js';
 import { tailFile } from '../support/kafka-process.js';
+import { eventually, sleep } from '../support/bed-cluster.js';
 
 const NAMESPACE = 'quorum';
 const CONTROLLER_IDS = [9000, 9001, 9002];
@@ -361,21 +362,3 @@ function envOf(pod: any, name: string): string | undefined {
   return (pod.spec.containers[0].env as Array<{ name: string; value?: string }>).find((e) => e.name === name)?.value;
 }
 
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(250);
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}

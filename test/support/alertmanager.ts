@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { kafkaCacheDir, tailFile } from './kafka-process.js';
 import { allocatePort } from './ports.js';
+import { atExit, killGroup } from './process-groups.js';
 
 /** Where install-alertmanager.sh unpacks the binary. */
 export function cachedAlertmanagerBinary(): string {
@@ -95,32 +96,6 @@ export interface Alertmanager {
   close(): Promise<void>;
 }
 
-/** Every live instance of this process: killed (process group) and cleaned up on exit. */
-const live = new Set<{ pgid: number; dir: string; keep: boolean }>();
-let exitHooksInstalled = false;
-
-function killGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-function installExitHooks(): void {
-  if (exitHooksInstalled) return;
-  exitHooksInstalled = true;
-  process.on('exit', () => {
-    for (const e of live) {
-      killGroup(e.pgid, 'SIGKILL');
-      if (!e.keep) rmSync(e.dir, { recursive: true, force: true });
-    }
-    live.clear();
-  });
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(sig, () => process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1)));
-  }
-}
 
 /** Minimal config: every alert goes to a receiver with no integrations; short group waits. */
 function renderConfig(inhibitRules: readonly InhibitRule[]): string {
@@ -152,8 +127,6 @@ export async function startAlertmanager(opts: StartAlertmanagerOptions = {}): Pr
   const configFile = join(dir, 'alertmanager.yml');
   const logFile = join(dir, 'alertmanager.log');
   writeFileSync(configFile, renderConfig(opts.inhibitRules ?? []));
-  installExitHooks();
-
   for (let attempt = 0; ; attempt++) {
     const port = await allocatePort();
     const base = `http://127.0.0.1:${port}`;
@@ -182,8 +155,10 @@ export async function startAlertmanager(opts: StartAlertmanagerOptions = {}): Pr
       if (!keep) rmSync(dir, { recursive: true, force: true });
       throw new Error(`could not start ${binary}`);
     }
-    const entry = { pgid: pid, dir, keep };
-    live.add(entry);
+    const release = atExit(() => {
+      killGroup(pid, 'SIGKILL');
+      if (!keep) rmSync(dir, { recursive: true, force: true });
+    });
     let running = true;
     const exited = new Promise<void>((res) => {
       child.once('exit', () => {
@@ -197,7 +172,7 @@ export async function startAlertmanager(opts: StartAlertmanagerOptions = {}): Pr
       await exited;
       clearTimeout(timer);
       killGroup(pid, 'SIGKILL'); // anything the main process left in its group
-      live.delete(entry);
+      release();
     };
 
     try {

@@ -27,7 +27,7 @@ export interface BedCluster {
   readonly kafka: Kafka;
   /** Applies a spec's output as a GitOps tool does: every object except existing create-only ones. */
   apply(spec: Record<string, unknown>): Promise<void>;
-  startController(opts?: { alertmanagerUrl?: string; failureThreshold?: number }): Promise<ControllerProcess>;
+  startController(opts?: { alertmanagerUrl?: string; failureThreshold?: number; identity?: string }): Promise<ControllerProcess>;
   /** Pod name → { uid, ready, hash } now. */
   podStates(): Promise<Map<string, PodSample>>;
   close(): Promise<void>;
@@ -117,7 +117,7 @@ export function produceUntilStopped(producer: Producer, topic: string, partition
         for (const m of batch) {
           if (ok.has(m.partition)) {
             state.acked.add(m.value);
-            state.where.set(m.value, `${m.partition}@>=${ok.get(m.partition)}`);
+            state.where.set(m.value, `${m.partition}@>=${ok.get(m.partition)} acked ${new Date().toISOString()}`);
           } else state.skipped++;
         }
       } catch {
@@ -144,6 +144,8 @@ export function produceUntilStopped(producer: Producer, topic: string, partition
 
 /** Where consumeAll found each value (partition@offset), for failure messages. */
 export const seenAt = new Map<string, string>();
+/** What consumeAll read at each partition@offset. */
+export const readAt = new Map<string, string>();
 
 /** Reads a topic from the beginning until `expected` values are all seen (or the timeout). */
 export async function consumeAll(kafka: Kafka, topic: string, expected: ReadonlySet<string>, timeoutMs = 60_000): Promise<Set<string>> {
@@ -155,6 +157,7 @@ export async function consumeAll(kafka: Kafka, topic: string, expected: Readonly
     const v = message.value?.toString() ?? '';
     seen.add(v);
     seenAt.set(v, `${partition}@${message.offset}`);
+    readAt.set(`${partition}@${message.offset}`, v);
   } });
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && [...expected].some((v) => !seen.has(v))) await sleep(250);

@@ -22,6 +22,8 @@ export interface ControllerProcessOptions {
   readonly failureThreshold?: number;
   readonly alertmanagerUrl?: string;
   readonly leaseSeconds?: number;
+  /** Lease holder identity. @default 'bed-controller' (a restarted process takes its own Lease back at once) */
+  readonly identity?: string;
 }
 
 export class ControllerProcess {
@@ -67,7 +69,7 @@ export class ControllerProcess {
     const args = [
       join(REPO_ROOT, 'bin', 'kafka-cdk8s.js'), 'controller',
       '--namespace', o.namespace, '--cluster', o.cluster, '--bootstrap', o.bootstrap.join(','),
-      '--kubeconfig', this.kubeconfig, '--identity', 'bed-controller', '--listen', `127.0.0.1:${this.port}`,
+      '--kubeconfig', this.kubeconfig, '--identity', o.identity ?? 'bed-controller', '--listen', `127.0.0.1:${this.port}`,
       '--failure-threshold', String(o.failureThreshold ?? 0), '--lease-seconds', String(o.leaseSeconds ?? 15),
       ...(o.alertmanagerUrl ? ['--alertmanager-url', o.alertmanagerUrl] : []),
     ];
@@ -112,6 +114,11 @@ export class ControllerProcess {
 
   tail(lines = 40): string {
     return readFileSync(this.logFile, 'utf8').split('\n').slice(-lines).join('\n');
+  }
+
+  async healthz(): Promise<{ status: number; text: string }> {
+    const res = await fetch(`http://127.0.0.1:${this.port}/healthz`);
+    return { status: res.status, text: await res.text() };
   }
 
   async metrics(): Promise<string> {

@@ -50,6 +50,7 @@ import { ENV } from '../../lib/render/start-script.js';
 import { kubeRequest, kubeWatch, type KubeClientConfig } from './kube-apply.js';
 import { REPO_ROOT, exitedOnBusyPort, fileSize, kafkaHome, readFrom, tailFile, type ExitInfo, type KafkaNodeHandle } from './kafka-process.js';
 import { allocatePort } from './ports.js';
+import { killAtExit, killGroup } from './process-groups.js';
 
 export const RUNNER_NODE_NAME = 'kafka-cdk8s-pod-runner';
 const MANAGED_SELECTOR = 'app.kubernetes.io/managed-by=kafka-cdk8s';
@@ -748,41 +749,12 @@ function containerEnv(launch: Launch, tmpDir: string): Record<string, string> {
 // ---------------------------------------------------------------------------------------
 // Processes: a container and an exec probe are each a process group of their own.
 
-/** Every process group still running, so nothing leaks when a test fails or the test process ends. */
-const liveGroups = new Set<number>();
-let exitHooksInstalled = false;
-
-function killGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-function installExitHooks(): void {
-  if (exitHooksInstalled) return;
-  exitHooksInstalled = true;
-  const killAll = (): void => {
-    for (const g of liveGroups) killGroup(g, 'SIGKILL');
-    liveGroups.clear();
-  };
-  process.on('exit', killAll);
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(sig, () => {
-      killAll();
-      process.exit(128 + (osConstants.signals[sig] ?? 0));
-    });
-  }
-}
-
 /** A container: KafkaNodeHandle's shape, so tests see a Pod's process as they see a bed node. */
 type ContainerHandle = KafkaNodeHandle;
 
 function spawnContainer(opts: { name: string; argv: readonly string[]; env: Record<string, string>; cwd: string; logFile: string }): ContainerHandle {
   const from = fileSize(opts.logFile);
   const out = openSync(opts.logFile, 'a');
-  installExitHooks();
   let child: ChildProcess;
   try {
     child = spawn(opts.argv[0]!, opts.argv.slice(1), { detached: true, stdio: ['ignore', out, out], env: opts.env, cwd: opts.cwd });
@@ -792,14 +764,14 @@ function spawnContainer(opts: { name: string; argv: readonly string[]; env: Reco
   child.once('error', () => undefined); // a failed spawn: no pid, thrown below
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not start ${opts.argv[0]} for ${opts.name}`);
-  liveGroups.add(pid);
+  const release = killAtExit(pid);
   let running = true;
   const exited = new Promise<ExitInfo>((res) => {
     child.once('exit', (code, signal) => {
       running = false;
       // The container ends with its main process: nothing else in it outlives it.
       killGroup(pid, 'SIGKILL');
-      liveGroups.delete(pid);
+      release();
       res({ code, signal });
     });
   });
@@ -834,12 +806,11 @@ function spawnContainer(opts: { name: string; argv: readonly string[]; env: Reco
 
 /** Runs an exec probe: success when it exits 0 within timeoutMs; its process group is killed on timeout or when the container ends. */
 async function runExec(argv: readonly string[], env: Record<string, string>, cwd: string, timeoutMs: number, containerExited: Promise<unknown>): Promise<{ ok: boolean; why: string; output: string }> {
-  installExitHooks();
   const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env, cwd });
   child.once('error', () => undefined); // a failed spawn: no pid, a failed probe
   const pid = child.pid;
   if (pid === undefined) return { ok: false, why: `could not start ${argv[0]}`, output: '' };
-  liveGroups.add(pid);
+  const release = killAtExit(pid);
   let output = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => { if (output.length < 200_000) output += d; });
   child.stderr!.setEncoding('utf8').on('data', (d: string) => { if (output.length < 200_000) output += d; });
@@ -852,7 +823,7 @@ async function runExec(argv: readonly string[], env: Record<string, string>, cwd
   clearTimeout(timer);
   killGroup(pid, 'SIGKILL'); // anything the probe left behind
   finished = true;
-  liveGroups.delete(pid);
+  release();
   return { ok: code === 0 && !why, why: why || `exit ${code ?? signal}`, output };
 }
 

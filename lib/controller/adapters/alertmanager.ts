@@ -10,10 +10,8 @@
  *
  * Speaks Alertmanager's API v2 (`GET /api/v2/alerts`) with Node's global fetch.
  */
-import { z } from 'zod';
-
 /** The default name of the label that holds rolling restarts (the spec's `rolling.alertmanager.holdLabel`). */
-export { DEFAULT_HOLD_LABEL } from '../../spec/schema.js';
+export { DEFAULT_HOLD_LABEL } from '../../render/metadata.js';
 /** The label value that holds; any other value does not. */
 export const HOLD_LABEL_VALUE = 'true';
 /** Default timeout of one question to Alertmanager, in ms (the whole answer included). */
@@ -55,13 +53,33 @@ export interface AlertmanagerClientOptions {
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /** What we read of one gettableAlert of API v2; other fields are ignored. */
-const GettableAlert = z.object({
-  labels: z.record(z.string(), z.string()),
-  fingerprint: z.string().min(1),
-  startsAt: z.string().min(1),
-  status: z.object({ state: z.string() }),
-});
-const GettableAlerts = z.array(GettableAlert);
+interface GettableAlert {
+  labels: Record<string, string>;
+  fingerprint: string;
+  startsAt: string;
+  status: { state: string };
+}
+
+/**
+ * Checks the answer's shape by hand: four fields, and the controller's memory budget
+ * (100 MB) has no room for a schema library that only this check would load.
+ * Returns the problems found (at most three), or the alerts.
+ */
+function readAlerts(body: unknown): { alerts: GettableAlert[] } | { problems: string[] } {
+  if (!Array.isArray(body)) return { problems: ['(body): expected an array'] };
+  const problems: string[] = [];
+  const str = (v: unknown): boolean => typeof v === 'string' && v.length > 0;
+  body.forEach((a: any, i) => {
+    if (a === null || typeof a !== 'object') return problems.push(`${i}: expected an object`);
+    if (a.labels === null || typeof a.labels !== 'object' || Array.isArray(a.labels)) problems.push(`${i}.labels: expected a map of strings`);
+    else for (const [k, v] of Object.entries(a.labels)) if (typeof v !== 'string') problems.push(`${i}.labels.${k}: expected a string`);
+    if (!str(a.fingerprint)) problems.push(`${i}.fingerprint: expected a non-empty string`);
+    if (!str(a.startsAt)) problems.push(`${i}.startsAt: expected a non-empty string`);
+    if (a.status === null || typeof a.status !== 'object' || typeof a.status.state !== 'string') problems.push(`${i}.status.state: expected a string`);
+    return undefined;
+  });
+  return problems.length ? { problems: problems.slice(0, 3) } : { alerts: body as GettableAlert[] };
+}
 
 /** Longest piece of an unexpected body quoted in an error. */
 const BODY_EXCERPT = 200;
@@ -137,14 +155,11 @@ export function createAlertmanagerClient(opts: AlertmanagerClientOptions): Alert
       } catch (err) {
         throw unavailable(`the answer is not JSON: ${excerpt(text)}`, err);
       }
-      const parsed = GettableAlerts.safeParse(body);
-      if (!parsed.success) {
-        const issues = parsed.error.issues.slice(0, 3).map((i) => `${i.path.length ? i.path.join('.') : '(body)'}: ${i.message}`);
-        throw unavailable(`the answer is not a list of Alertmanager alerts: ${issues.join('; ')}`);
-      }
+      const parsed = readAlerts(body);
+      if ('problems' in parsed) throw unavailable(`the answer is not a list of Alertmanager alerts: ${parsed.problems.join('; ')}`);
       // The query already asks for exactly these; checked again so that a server that
       // ignores a filter cannot make a non-holding alert hold.
-      return parsed.data
+      return parsed.alerts
         .filter((a) => a.status.state === 'active' && a.labels[opts.holdLabel] === HOLD_LABEL_VALUE)
         .map((a) => ({ name: a.labels.alertname ?? '', labels: a.labels, startsAt: a.startsAt, fingerprint: a.fingerprint }))
         .sort((x, y) => compare(x.name, y.name) || compare(x.fingerprint, y.fingerprint));
