@@ -3,3 +3,4 @@ export * from './decide/config-change.js';
 export * from './decide/node-state.js';
 export * from './decide/roll.js';
 export * from './decide/roll-step.js';
+export * from './decide/pod-to-create.js';

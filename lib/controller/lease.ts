@@ -55,6 +55,19 @@ export class LeaderLease {
     }
   }
 
+  /**
+   * Gives the Lease up (on a clean stop), so that a standby takes over at once instead of
+   * after the Lease expires. Only if we still hold it; a failure is harmless (it expires).
+   */
+  async release(): Promise<void> {
+    const current = await this.kube.getLease(this.opts.name);
+    if (!current || current.spec.holderIdentity !== this.opts.identity) return;
+    await this.kube.replaceLease({
+      metadata: { name: this.opts.name, resourceVersion: current.metadata.resourceVersion },
+      spec: { ...current.spec, holderIdentity: '', renewTime: micro(new Date()) },
+    }).catch(() => undefined);
+  }
+
   get holder(): string | undefined {
     return this.lease?.spec.holderIdentity;
   }

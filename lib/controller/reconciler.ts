@@ -19,6 +19,7 @@ import type { ConfigMapObject, KubeClient, PodObject } from './adapters/kube/cli
 import type { KafkaAdmin } from './adapters/kafka/admin.js';
 import { describeReason, planCluster, type ClusterPlan, type NodePair, type NodePlan } from './decide/config-change.js';
 import { ANNOTATION_LIVE_CONFIG, readNodeState, type NodeState } from './decide/node-state.js';
+import { podToCreate } from './decide/pod-to-create.js';
 import { nextRollStep, type ObservedPod, type RollStep } from './decide/roll-step.js';
 import { rollOrder, type HealthSnapshot, type RollNode } from './decide/roll.js';
 import type { Informer } from './informer.js';
@@ -27,9 +28,6 @@ import type { Logger } from './observability/log.js';
 import type { ClusterStatus, StateStore } from './state.js';
 
 export const COMPONENT = 'kafka-cdk8s-controller';
-/** Labels and annotations a GitOps tool tracks its objects by; a Pod we create carries its ConfigMap's. */
-const TRACKING_LABELS = ['app.kubernetes.io/instance', 'kustomize.toolkit.fluxcd.io/name', 'kustomize.toolkit.fluxcd.io/namespace'];
-const ARGOCD_TRACKING_ID = 'argocd.argoproj.io/tracking-id';
 /** How long a live change may take to show on every broker (Kafka applies it from the metadata log). */
 const READ_BACK_TIMEOUT_MS = 10_000;
 /** Drift is looked for this often (it needs a DescribeConfigs per broker). */
@@ -190,7 +188,7 @@ export class ClusterReconciler {
         continue;
       }
       if (pod) continue;
-      const result = await this.o.kube.createPod(this.podToCreate(d));
+      const result = await this.o.kube.createPod(podToCreate(d.pod, d.cm));
       if (result === 'created') {
         created++;
         this.o.metrics.podRecreated(d.state.name);
@@ -200,20 +198,6 @@ export class ClusterReconciler {
       }
     }
     return created;
-  }
-
-  /** The desired Pod, with the GitOps tracking its ConfigMap carries (so Argo CD and Flux still own it). */
-  private podToCreate(d: DesiredNode): PodObject {
-    const labels = { ...d.pod.metadata.labels };
-    const annotations = { ...d.pod.metadata.annotations };
-    for (const l of TRACKING_LABELS) {
-      const v = d.cm.metadata.labels?.[l];
-      if (v !== undefined) labels[l] = v;
-    }
-    const tracking = d.cm.metadata.annotations?.[ARGOCD_TRACKING_ID];
-    // <app>:<group>/<kind>:<namespace>/<name>: the ConfigMap's id, with the Pod's kind.
-    if (tracking) annotations[ARGOCD_TRACKING_ID] = tracking.replace(/:\/ConfigMap:/, ':/Pod:');
-    return { ...d.pod, metadata: { ...d.pod.metadata, labels, annotations } };
   }
 
   /** Keys that the plan takes live but the running Kafka says are read-only. */
@@ -337,7 +321,7 @@ export class ClusterReconciler {
       case 'create': {
         const d = desired.get(step.node);
         if (!d) throw new Error(`the node being restarted, ${step.node}, has no ConfigMap any more`);
-        const r = await kube.createPod(this.podToCreate(d));
+        const r = await kube.createPod(podToCreate(d.pod, d.cm));
         log.info('Created the Pod of the restart in progress', { node: step.node, result: r });
         return;
       }

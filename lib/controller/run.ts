@@ -152,6 +152,8 @@ async function reconcileWhileLeading({ o, log, metrics, kube, lease, signal, onL
       onLoop();
     }
     if (lost) throw new Error('lost the Lease: another instance may act now, so this one stops');
+    await lease.release();
+    log.info('Released the Lease');
   } finally {
     clearInterval(renewer);
     signal.removeEventListener('abort', onAbort);

@@ -4,7 +4,7 @@
  * `validate --previous` command prints it. Until the kafka-cdk8s controller
  * changes the voter set (KIP-853: AddRaftVoter / RemoveRaftVoter), nothing in
  * the output changes the voters of a running quorum: new controllers join as
- * observers, and running nodes keep the config they were created with.
+ * observers, and running nodes are not restarted for the new bootstrap servers.
  */
 import { loadAll } from 'js-yaml';
 import { LABEL_CLUSTER, LABEL_NODE_ID } from '../render/metadata.js';
@@ -50,7 +50,7 @@ export function quorumChange(previous: readonly number[], cluster: ClusterModel)
   if (notes.length > 0) {
     const majority = Math.floor(previous.length / 2) + 1;
     notes.push(`the voter set stays {${previous.join(', ')}} until then: it needs ${majority} of ${previous.length} voters up`);
-    notes.push('running nodes keep the config they were created with; a node rolled before then gets the new bootstrap servers, which only helps it find the quorum');
+    notes.push('running nodes are not restarted for the new controller.quorum.bootstrap.servers (it only helps a node find the quorum when it starts): each gets it at its next restart');
   }
   return { cluster: cluster.name, before: [...previous], after, notes };
 }

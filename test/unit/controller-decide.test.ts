@@ -9,6 +9,7 @@ import { planCluster, describeReason, type NodePair } from '../../lib/controller
 import { effectiveConfig, readNodeState, type NodeState } from '../../lib/controller/decide/node-state.js';
 import { caughtUp, restartGate, rollOrder, type HealthSnapshot, type PartitionHealth, type RollNode } from '../../lib/controller/decide/roll.js';
 import { nextRollStep, type ObservedPod, type RollRecord } from '../../lib/controller/decide/roll-step.js';
+import { podToCreate } from '../../lib/controller/decide/pod-to-create.js';
 import { synthCluster } from '../../lib/synth.js';
 import { toObjects } from '../support/kube-apply.js';
 
@@ -79,6 +80,11 @@ test('config-change: each kind of key change gives live, restart or nothing, per
       what: 'keys the tool owns and keys Kafka does not know are read-only',
       running: [broker(0, { listeners: 'A://:1' })], desired: [broker(0, { listeners: 'A://:2', 'my.plugin.key': 'x' })],
       nodes: { 'b-0': ['listeners is read-only', 'my.plugin.key is read-only'] },
+    },
+    {
+      what: 'new quorum bootstrap servers wait for the next restart',
+      running: [broker(0, { 'controller.quorum.bootstrap.servers': 'a:9093' })], desired: [broker(0, { 'controller.quorum.bootstrap.servers': 'a:9093,b:9093' })],
+      nodes: { 'b-0': 'annotate' },
     },
     { what: 'a node without a Pod is not planned (it is created)', running: [], desired: [broker(0, { 'num.partitions': '3' })], nodes: {}, cluster: [] },
   ];
@@ -197,4 +203,17 @@ test('roll-step: without a record, the first node whose gates pass begins; contr
   const held = nextRollStep({ ...base, pending: [B[0]!, C[0]!], health: health({ holdingAlerts: ['X'] }) });
   assert.deepEqual(held, { kind: 'wait', node: 'b-0', reason: '1 failure (alert X holds rolling restarts) exceed failureThreshold 0' });
   assert.deepEqual(nextRollStep({ ...base, pending: [C[1]!, C[0]!], health: health() }), { kind: 'begin', node: 'c-9000' });
+});
+
+test('pod-to-create: the desired Pod with its ConfigMap\'s GitOps tracking (Argo CD label or annotation, Flux labels)', () => {
+  const pod: { metadata: { name: string; labels: Record<string, string>; annotations: Record<string, string> }; spec: object } = { metadata: { name: 'd-broker-0', labels: { 'kafka-cdk8s.io/node-id': '0' }, annotations: { 'kafka-cdk8s.io/desired-hash': 'h' } }, spec: { containers: [] } };
+  const argoLabel = podToCreate(pod, { metadata: { name: 'd-broker-0', labels: { 'app.kubernetes.io/instance': 'kafka-prod', other: 'x' } } });
+  assert.deepEqual(argoLabel.metadata.labels, { 'kafka-cdk8s.io/node-id': '0', 'app.kubernetes.io/instance': 'kafka-prod' });
+  const argoAnnotation = podToCreate(pod, { metadata: { name: 'd-broker-0', annotations: { 'argocd.argoproj.io/tracking-id': 'kafka-prod:/ConfigMap:kafka/d-broker-0' } } });
+  assert.equal(argoAnnotation.metadata.annotations['argocd.argoproj.io/tracking-id'], 'kafka-prod:/Pod:kafka/d-broker-0');
+  assert.equal(argoAnnotation.metadata.annotations['kafka-cdk8s.io/desired-hash'], 'h');
+  const flux = podToCreate(pod, { metadata: { name: 'd-broker-0', labels: { 'kustomize.toolkit.fluxcd.io/name': 'kafka', 'kustomize.toolkit.fluxcd.io/namespace': 'flux-system' } } });
+  assert.equal(flux.metadata.labels['kustomize.toolkit.fluxcd.io/name'], 'kafka');
+  assert.equal(flux.metadata.labels['kustomize.toolkit.fluxcd.io/namespace'], 'flux-system');
+  assert.deepEqual(pod.metadata.labels, { 'kafka-cdk8s.io/node-id': '0' }, 'the desired Pod itself is not changed');
 });

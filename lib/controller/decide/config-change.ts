@@ -14,6 +14,9 @@
  * started with, deletes it. A key that leaves the spec while the Pod's static config still
  * sets it is overridden with Kafka's default, which the key table knows.
  * Any change of a Pod field is a restart.
+ * `controller.quorum.bootstrap.servers` changes with the controller set, but only helps a
+ * node find the quorum when it starts: a running node needs no restart for it (it knows
+ * the voters from the metadata log), and gets the new list at its next restart.
  */
 import { ownedKeyReplacement } from '../../config/owned-keys.js';
 import { classifyKey, kafkaKey, type KeyKind } from '../../config/kafka-keys.js';
@@ -83,6 +86,9 @@ export interface PlanOptions {
   readonly defaultOf?: (key: string) => string | undefined;
 }
 
+/** Keys a running node has no use for: a change waits for the node's next restart. */
+const AT_NEXT_START: ReadonlySet<string> = new Set(['controller.quorum.bootstrap.servers']);
+
 const tableDefault = (key: string): string | undefined => {
   const d = kafkaKey(key)?.default;
   return typeof d === 'string' ? d : undefined;
@@ -104,7 +110,7 @@ export function planCluster(pairs: readonly NodePair[], opts: PlanOptions = {}):
     for (const key of sortedUnion(Object.keys(from), Object.keys(desired.properties))) {
       const change: KeyChange = { key, from: from[key], to: desired.properties[key] };
       // Unset and set to Kafka's default are the same config: no change (and no restart).
-      if ((change.from ?? defaultOf(key)) === (change.to ?? defaultOf(key))) continue;
+      if ((change.from ?? defaultOf(key)) === (change.to ?? defaultOf(key)) || AT_NEXT_START.has(key)) continue;
       const kind = kindOf(key);
       if (kind === 'read-only') d.restart.push({ kind: 'read-only-key', key });
       else if (kind === 'per-broker' && !r.roles.includes('broker')) d.restart.push({ kind: 'controller-key', key });
