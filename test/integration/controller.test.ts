@@ -213,7 +213,13 @@ test('a read-only change rolls one node at a time, brokers first, the active con
   await admin.connect();
   await admin.createTopics({ waitForLeaders: true, topics: [{ topic: 'roll-load', numPartitions: 6, replicationFactor: 3 }] });
   await admin.disconnect();
-  const producer = bed.kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1, retry: { retries: 50, initialRetryTime: 100, maxRetryTime: 2000 } });
+  // Not idempotent: kafkajs 2.2.4 rolls a partition's sequence number back when a produce
+  // request fails, also when the broker did write it (a timeout during a leader move). Its
+  // next batch then reuses those numbers, and the broker, rightly, answers "duplicate" with
+  // the earlier batch's offset and drops it: acknowledged but never written (seen here:
+  // a batch acked at an offset holding much older messages). Without idempotence a retry
+  // may write twice, which this check tolerates.
+  const producer = bed.kafka.producer({ allowAutoTopicCreation: false, maxInFlightRequests: 1, retry: { retries: 50, initialRetryTime: 100, maxRetryTime: 2000 } });
   await producer.connect();
   const load = produceUntilStopped(producer, 'roll-load', 6);
   const first = await bed.podStates();
