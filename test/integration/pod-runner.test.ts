@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { synthCluster } from '../../lib/synth.js';
 import { createKafkaAdmin } from '../../lib/controller/adapters/kafka/admin.js';
 import { ANNOTATION_DESIRED_HASH, CONFIG_KEY_POD, CONFIG_KEY_PROPERTIES } from '../../lib/render/metadata.js';
+import { ANNOTATION_POD_FIELDS } from '../../lib/render/pod-fields.js';
 import { sha256 } from '../../lib/render/node-pod.js';
 import { ENV } from '../../lib/render/start-script.js';
 import { applyManifests, kubeRequest, kubeWatch, toObjects } from '../support/kube-apply.js';
@@ -144,6 +145,7 @@ test('a killed Kafka process is restarted like a kubelet restarts a container, w
     const runs = env(pod).find((e) => e.name === ENV.serverProperties)!.value!;
     assert.equal(runs, old.data[CONFIG_KEY_PROPERTIES]);
     delete created.metadata.annotations[ANNOTATION_DESIRED_HASH];
+    delete created.metadata.annotations[ANNOTATION_POD_FIELDS];
     assert.equal(sha256(`${runs}\n${JSON.stringify(created)}`), hash, 'desired-hash = sha256(the config it runs, the Pod it was created as)');
     assert.deepEqual(runner.problems, [], 'no problems (no 409 on a second bind)');
   } finally {
