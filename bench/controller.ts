@@ -16,8 +16,6 @@
 import { readFileSync } from 'node:fs';
 import { kubeRequest, kubeWatch } from '../test/support/kube-apply.js';
 import { eventually, sleep, startBedCluster, type BedCluster } from '../test/support/bed-cluster.js';
-import { synthCluster } from '../lib/synth.js';
-import { toObjects } from '../test/support/kube-apply.js';
 
 const NS = 'bench';
 let spec: Record<string, unknown> = {
@@ -31,11 +29,6 @@ let spec: Record<string, unknown> = {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const rssMB = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
-async function upToDate(bed: BedCluster, next: Record<string, unknown>): Promise<boolean | undefined> {
-  const want = new Map(toObjects(synthCluster(next).yaml).filter((o) => o.kind === 'Pod').map((o) => [o.metadata.name, (o.metadata as any).annotations['kafka-cdk8s.io/desired-hash']]));
-  const now = await bed.podStates();
-  return [...want].every(([n, h]) => now.get(n)?.hash === h && now.get(n)?.ready) || undefined;
-}
 
 async function podRecreation(bed: BedCluster, runs: number): Promise<number[]> {
   const out: number[] = [];
@@ -72,7 +65,7 @@ async function liveChange(bed: BedCluster, runs: number): Promise<number[]> {
       return true;
     }, 60_000);
     out.push(performance.now() - applied);
-    await eventually('up to date', () => upToDate(bed, next), 60_000);
+    await eventually('up to date', () => bed.upToDate(next), 60_000);
     spec = next;
   }
   return out;
@@ -104,7 +97,7 @@ async function roll(bed: BedCluster, pid: () => number): Promise<{ totalMs: numb
   })();
   const start = performance.now();
   await bed.apply(next);
-  await eventually('roll finished', () => upToDate(bed, next), 900_000);
+  await eventually('roll finished', () => bed.upToDate(next), 900_000);
   const totalMs = performance.now() - start;
   await sleep(300);
   on = false;

@@ -13,6 +13,7 @@
  *  5. Status (the state ConfigMap), Events, metrics.
  */
 import { classifyKey, kafkaKey, type KeyKind } from '../config/kafka-keys.js';
+import { compareStrings } from '../render/canonical.js';
 import { ANNOTATION_DESIRED_HASH, CONFIG_KEY_POD, LABEL_CLUSTER } from '../render/metadata.js';
 import type { AlertSource } from './adapters/alertmanager.js';
 import type { ConfigMapObject, KubeClient, PodObject } from './adapters/kube/client.js';
@@ -112,23 +113,24 @@ export class ClusterReconciler {
 
     // 4. Restarts.
     const pending = plan.nodes.filter((n) => n.action === 'restart');
-    const nodes: RollNode[] = [...desired.values()].map((d) => ({
+    const nodes = new Map<string, RollNode>([...desired.values()].map((d) => [d.state.name, {
       name: d.state.name,
       id: d.state.id,
       roles: d.state.roles,
       ready: isReady(this.o.pods.get(d.state.name)),
-    }));
+    }]));
+    const pendingNodes = pending.map((n) => nodes.get(n.name)!);
     let step: RollStep = { kind: 'idle' };
     let activeController = -1;
     if (stored.record || pending.length > 0) {
-      const health = await this.health(nodes);
+      const health = await this.health([...nodes.values()]);
       activeController = health.quorum?.leaderId ?? -1;
       const pods = new Map<string, ObservedPod>();
       for (const p of this.o.pods.list()) pods.set(p.metadata.name, { name: p.metadata.name, uid: p.metadata.uid ?? '', terminating: Boolean(p.metadata.deletionTimestamp) });
       step = nextRollStep({
         record: stored.record,
         pods,
-        pending: pending.map((n) => nodes.find((x) => x.name === n.name)!),
+        pending: pendingNodes,
         health,
         activeControllerId: activeController,
       });
@@ -143,7 +145,7 @@ export class ClusterReconciler {
     // 5. Status.
     await this.checkDrift(desired, pairs);
     const upToDate = [...desired.values()].filter((d) => this.o.pods.get(d.state.name)?.metadata.annotations?.[ANNOTATION_DESIRED_HASH] === d.state.hash).length;
-    const order = rollOrder(pending.map((n) => nodes.find((x) => x.name === n.name)!), activeController).map((n) => n.name);
+    const order = rollOrder(pendingNodes, activeController).map((n) => n.name);
     const status: ClusterStatus = {
       phase: step.kind === 'wait' && !stored.record ? 'Waiting' : step.kind !== 'idle' || stored.record ? 'Rolling' : upToDate < desired.size ? 'Reconfiguring' : 'Ready',
       ...(step.kind !== 'idle' ? { node: step.node } : {}),
@@ -173,7 +175,7 @@ export class ClusterReconciler {
         this.o.log.error('Skipped a node ConfigMap whose desired Pod cannot be read', { configMap: cm.metadata.name, err });
       }
     }
-    return new Map([...out].sort(([a], [b]) => (a < b ? -1 : 1)));
+    return new Map([...out].sort(([a], [b]) => compareStrings(a, b)));
   }
 
   /** Creates missing Pods and clears Failed ones; returns how many were created. */

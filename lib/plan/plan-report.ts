@@ -28,6 +28,7 @@ import { CONFIG_KEY_POD, LABEL_CLUSTER } from '../render/metadata.js';
 import type { ClusterModel } from '../spec/resolve.js';
 import type { SynthesizedCluster } from '../synth.js';
 import { quorumChange } from './quorum-change.js';
+import { compareStrings as compare } from '../render/canonical.js';
 
 /**
  * What happens to a node:
@@ -220,7 +221,6 @@ function clustersIn(objects: readonly unknown[]): string[] {
   return [...out].sort(compare);
 }
 
-const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 // ---------------------------------------------------------------------------------------
 // Formats. Each is deterministic: the same report gives the same bytes.

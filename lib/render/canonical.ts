@@ -14,3 +14,8 @@ export function canonical<T>(value: T): T {
   }
   return out as T;
 }
+
+/** Orders strings by UTF-16 code units, as Array.prototype.sort does by default: locale-free, so output is the same everywhere. */
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -9,7 +9,7 @@
  * The server.properties env var is left out: config is compared key by key.
  */
 import { createHash } from 'node:crypto';
-import { canonical } from './canonical.js';
+import { canonical, compareStrings } from './canonical.js';
 import { ENV } from './start-script.js';
 
 /** On node Pods: JSON object, field path → short hash of its value. */
@@ -43,7 +43,7 @@ export function podFields(pod: Json): Record<string, string> {
       out[`spec.containers[${name}].${key}`] = short(v);
     }
   }
-  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => compareStrings(a, b)));
 }
 
 /** Field paths whose hashes differ, sorted; a field present on one side only counts. */

@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { REPO_ROOT } from '../support/kube-server.js';
-import { toObjects, kubeRequest } from '../support/kube-apply.js';
+import { kubeRequest } from '../support/kube-apply.js';
 import { consumeAll, readAt, eventually, produceUntilStopped, sleep, startBedCluster, type BedCluster, type PodSample } from '../support/bed-cluster.js';
 import type { ControllerProcess } from '../support/controller-process.js';
 import { startAlertmanager } from '../support/alertmanager.js';
@@ -110,11 +110,6 @@ async function status(): Promise<any> {
   return cm.body?.data?.status ? JSON.parse(cm.body.data.status) : undefined;
 }
 
-async function allUpToDate(next: Record<string, unknown>): Promise<boolean | undefined> {
-  const want = new Map(toObjects(synthCluster(next).yaml).filter((o) => o.kind === 'Pod').map((o) => [o.metadata.name, (o.metadata as any).annotations['kafka-cdk8s.io/desired-hash']]));
-  const now = await bed.podStates();
-  return [...want].every(([n, h]) => now.get(n)?.hash === h && now.get(n)?.ready) || undefined;
-}
 
 test('a deleted broker Pod is recreated by the controller and Ready again, with no GitOps apply; a second instance stands by', { timeout: 240_000 }, async () => {
   const standby = await bed.startController({ identity: 'standby', alertmanagerUrl: alertmanager.url });
@@ -156,7 +151,7 @@ test('a per-broker and a cluster-wide change are live on every broker, with no r
   const plan = planFor(spec, next);
   const applied = Date.now();
   await bed.apply(next);
-  await eventually('every node up to date', () => allUpToDate(next), 60_000, () => controller.tail());
+  await eventually('every node up to date', () => bed.upToDate(next), 60_000, () => controller.tail());
   const elapsed = Date.now() - applied;
   for (const id of [0, 1, 2]) {
     const entries = await bed.admin.describeBrokerConfigs(id, { names: ['log.cleaner.threads', 'log.retention.ms', 'cordoned.log.dirs'], includeSynonyms: false });
@@ -186,7 +181,7 @@ test('a per-broker and a cluster-wide change are live on every broker, with no r
   assert.equal(broker0?.action, 'live');
   assert.deepEqual(broker0?.perBroker.map((c: any) => [c.key, c.from, c.to]), [['cordoned.log.dirs', '*', null]]);
   await bed.apply(back);
-  await eventually('every node up to date', () => allUpToDate(back), 60_000, () => controller.tail());
+  await eventually('every node up to date', () => bed.upToDate(back), 60_000, () => controller.tail());
   const cordoned = (await bed.admin.describeBrokerConfigs(0, { names: ['cordoned.log.dirs'], includeSynonyms: false }))[0];
   assert.equal(cordoned?.value, '');
   assert.equal(cordoned?.source, 'DEFAULT_CONFIG');
@@ -232,7 +227,7 @@ test('a read-only change rolls one node at a time, brokers first, the active con
     // controller remembers is in the cluster; the checks below must hold all the same.
     for (;;) {
       await sleep(1000 + Math.floor(Math.random() * 3000));
-      if (await allUpToDate(next)) break;
+      if (await bed.upToDate(next)) break;
       await controller.kill9();
       kills++;
       controller.restart();
@@ -297,7 +292,7 @@ test('with a broker out of sync the roll waits, restarts nothing, and goes on on
     for (const [n, p] of first) assert.equal(during.get(n)?.uid, p.uid, `${n} not restarted while broker 2 is down (${waiting.waitingFor})`);
     bed.runner.freeze(NAMESPACE, 'kc-broker-2', false);
     thawed = true;
-    await eventually('the roll finished', () => allUpToDate(next), 300_000, () => controller.tail());
+    await eventually('the roll finished', () => bed.upToDate(next), 300_000, () => controller.tail());
     spec = next;
   } finally {
     if (!thawed) bed.runner.freeze(NAMESPACE, 'kc-broker-2', false);
@@ -327,7 +322,7 @@ test('a firing alert with the hold label holds the roll until it is resolved', {
     for (const [n, p] of first) assert.equal(during.get(n)?.uid, p.uid, `${n} not restarted while the alert fires (${held.waitingFor})`);
     await alertmanager.resolve(labels);
     resolved = true;
-    await eventually('the roll finished', () => allUpToDate(next), 300_000, () => controller.tail());
+    await eventually('the roll finished', () => bed.upToDate(next), 300_000, () => controller.tail());
     spec = next;
   } finally {
     if (!resolved) await alertmanager.resolve(labels);

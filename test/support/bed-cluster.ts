@@ -7,6 +7,7 @@
  */
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { synthCluster } from '../../lib/synth.js';
+import { isReady } from '../../lib/controller/reconciler.js';
 import { createKafkaAdmin, type KafkaAdmin } from '../../lib/controller/adapters/kafka/admin.js';
 import { ANNOTATION_DESIRED_HASH, LABEL_CREATE_ONLY } from '../../lib/render/metadata.js';
 import { applyManifests, kubeRequest, toObjects } from './kube-apply.js';
@@ -30,6 +31,8 @@ export interface BedCluster {
   startController(opts?: { alertmanagerUrl?: string; failureThreshold?: number; identity?: string }): Promise<ControllerProcess>;
   /** Pod name → { uid, ready, hash } now. */
   podStates(): Promise<Map<string, PodSample>>;
+  /** true when every Pod of `spec`'s output runs at its desired hash and is Ready; undefined otherwise (for eventually()). */
+  upToDate(spec: Record<string, unknown>): Promise<true | undefined>;
   close(): Promise<void>;
 }
 
@@ -74,7 +77,7 @@ export async function startBedCluster(spec: Record<string, unknown>): Promise<Be
         if (!pods.includes(p.metadata.name)) continue;
         out.set(p.metadata.name, {
           uid: p.metadata.uid,
-          ready: !p.metadata.deletionTimestamp && (p.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True'),
+          ready: isReady(p),
           hash: p.metadata.annotations?.[ANNOTATION_DESIRED_HASH] ?? '',
           restarts: p.status?.containerStatuses?.[0]?.restartCount ?? 0,
           annotations: p.metadata.annotations ?? {},
@@ -84,6 +87,12 @@ export async function startBedCluster(spec: Record<string, unknown>): Promise<Be
     };
     return {
       kube, runner, namespace, name, pods, brokers, controllers, bootstrap, admin, kafka, podStates, close,
+      async upToDate(spec) {
+        const want = toObjects(synthCluster(spec).yaml).filter((o) => o.kind === 'Pod')
+          .map((o) => [o.metadata.name, (o.metadata.annotations as Record<string, string>)[ANNOTATION_DESIRED_HASH]] as const);
+        const now = await podStates();
+        return want.every(([n, h]) => now.get(n)?.hash === h && now.get(n)?.ready) || undefined;
+      },
       async apply(next) {
         const out = synthCluster(next);
         const existing = await podStates();

@@ -12,6 +12,7 @@
  */
 /** The default name of the label that holds rolling restarts (the spec's `rolling.alertmanager.holdLabel`). */
 export { DEFAULT_HOLD_LABEL } from '../../render/metadata.js';
+import { compareStrings as compare } from '../../render/canonical.js';
 /** The label value that holds; any other value does not. */
 export const HOLD_LABEL_VALUE = 'true';
 /** Default timeout of one question to Alertmanager, in ms (the whole answer included). */
@@ -165,10 +166,6 @@ export function createAlertmanagerClient(opts: AlertmanagerClientOptions): Alert
         .sort((x, y) => compare(x.name, y.name) || compare(x.fingerprint, y.fingerprint));
     },
   };
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** The URL without its password (for messages). */

@@ -22,6 +22,7 @@ import { ownedKeyReplacement } from '../../config/owned-keys.js';
 import { classifyKey, kafkaKey, type KeyKind } from '../../config/kafka-keys.js';
 import { changedPodFields } from '../../render/pod-fields.js';
 import { effectiveConfig, type NodeRole, type NodeState } from './node-state.js';
+import { compareStrings as compare } from '../../render/canonical.js';
 
 export type RestartReason =
   | { readonly kind: 'pod-field'; readonly field: string }
@@ -198,4 +199,3 @@ function sortedObject(o: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => compare(a, b)));
 }
 
-const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
