@@ -1,10 +1,11 @@
 import { Construct } from 'constructs';
-import { IntOrString, KubeNamespace, KubePodDisruptionBudget, KubeService } from 'cdk8s-plus-27/lib/imports/k8s.js';
+import { IntOrString, KubeConfigMap, KubeNamespace, KubePodDisruptionBudget, KubeService } from 'cdk8s-plus-27/lib/imports/k8s.js';
 import { resolveSpec, type ClusterModel, type KafkaNodeModel } from '../spec/resolve.js';
 import type { KafkaClusterSpec } from '../spec/schema.js';
 import { KafkaNode } from './kafka-node.js';
 import { KafkaOperator } from './kafka-operator.js';
 import { clusterLabels, GITOPS_PRUNE_PROOF_ANNOTATIONS, names, poolSelector } from '../render/metadata.js';
+import { CONFIG_KEY_CLUSTER, renderClusterDocument } from '../render/cluster-document.js';
 
 export interface KafkaClusterProps {
   /** The cluster spec, as a TS object or parsed from YAML. Validated on construction. */
@@ -69,6 +70,12 @@ export class KafkaCluster extends Construct {
         spec: { minAvailable: IntOrString.fromNumber(Math.max(size - 1, 0)), selector: { matchLabels: poolSelector(cluster, pool) } },
       });
     }
+
+    new KubeConfigMap(this, 'ClusterDocument', {
+      // Prune-proof: without it the controller removes nobody, which is the safe side.
+      metadata: { ...meta(names.clusterDocument(cluster)), annotations: { ...GITOPS_PRUNE_PROOF_ANNOTATIONS } },
+      data: { [CONFIG_KEY_CLUSTER]: renderClusterDocument(cluster) },
+    });
 
     if (cluster.operator) new KafkaOperator(this, 'Operator', { cluster, operator: cluster.operator });
 

@@ -22,15 +22,21 @@ const NODE_IMAGE_ID = 1000;
  * The Role's rules: what the controller does, and no more. Kubernetes RBAC
  * cannot restrict `create` by resourceNames (the name is not known when the
  * request is authorized), so creating ConfigMaps and Leases is open in the
- * namespace, while changing them is limited to the controller's own.
+ * namespace, while changing them is limited to the controller's own; the same
+ * holds for deleting a retired controller's objects (by uid, see decide/quorum.ts).
  */
 function operatorRules(operator: OperatorModel) {
   return [
     // Roll a node: delete its Pod, create it from the desired Pod; record progress in its annotations.
     { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'delete', 'patch'] },
     // Read each node's desired config and Pod; create the state ConfigMap on first start.
-    { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch', 'create'] },
+    // Delete: a retired controller's ConfigMap (RBAC cannot narrow a delete to a label; the
+    // controller deletes only nodes that left the spec and the quorum, by uid).
+    { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch', 'create', 'delete'] },
     { apiGroups: [''], resources: ['configmaps'], resourceNames: [operator.stateConfigMap], verbs: ['update', 'patch'] },
+    // A retired controller's Service, and its claims when the spec marks them deleteClaim.
+    { apiGroups: [''], resources: ['services'], verbs: ['delete'] },
+    { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['get', 'delete'] },
     // Tell people what it did, on the objects it acted on (both Event APIs are in use).
     { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
     { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },

@@ -9,20 +9,28 @@
  *  3. Live changes: cluster-wide ops on "", per-broker ops on each broker, read back until
  *     every broker reports the desired values, then the Pods' hash and live-config
  *     annotations are brought up to date (no restart).
- *  4. Restarts, one node at a time, through the crash-safe steps of decide/roll-step.ts.
- *  5. Status (the state ConfigMap), Events, metrics.
+ *  4. Restarts, one node at a time, through the crash-safe steps of decide/roll-step.ts;
+ *     none into a Kafka older than the finalized metadata.version (decide/features.ts).
+ *  5. When no restart is under way: the next voter change (decide/quorum.ts), then, when
+ *     the cluster is settled, finalizing metadata.version after an upgrade.
+ *  6. Status (the state ConfigMap), Events, metrics.
  */
 import { classifyKey, kafkaKey, type KeyKind } from '../config/kafka-keys.js';
 import { compareStrings } from '../render/canonical.js';
-import { ANNOTATION_DESIRED_HASH, CONFIG_KEY_POD, LABEL_CLUSTER } from '../render/metadata.js';
+import { ANNOTATION_DELETE_CLAIM, ANNOTATION_DESIRED_HASH, CONFIG_KEY_POD, LABEL_CLUSTER } from '../render/metadata.js';
+import { CONFIG_KEY_CLUSTER, parseClusterDocument, type ClusterDocument } from '../render/cluster-document.js';
+import { CONTROLLER_CAUGHT_UP_LAG } from '../render/start-script.js';
 import type { AlertSource } from './adapters/alertmanager.js';
 import type { ConfigMapObject, KubeClient, PodObject } from './adapters/kube/client.js';
-import type { KafkaAdmin } from './adapters/kafka/admin.js';
+import type { KafkaAdmin, NodeFeatures, QuorumDescription } from './adapters/kafka/admin.js';
+import { KafkaProtocolError } from './adapters/kafka/errors.js';
 import { describeReason, planCluster, type ClusterPlan, type NodePair, type NodePlan } from './decide/config-change.js';
 import { ANNOTATION_LIVE_CONFIG, readNodeState, type NodeState } from './decide/node-state.js';
 import { podToCreate } from './decide/pod-to-create.js';
 import { nextRollStep, type ObservedPod, type RollStep } from './decide/roll-step.js';
 import { rollOrder, type HealthSnapshot, type RollNode } from './decide/roll.js';
+import { nextQuorumStep, type QuorumStep } from './decide/quorum.js';
+import { downgradeRefusal, nextFeatureStep, KRAFT_VERSION, METADATA_VERSION, type FeatureStep, type FinalizedLevels } from './decide/features.js';
 import type { Informer } from './informer.js';
 import type { ControllerMetrics } from './observability/metrics.js';
 import type { Logger } from './observability/log.js';
@@ -31,6 +39,8 @@ import type { ClusterStatus, StateStore } from './state.js';
 export const COMPONENT = 'kafka-cdk8s-controller';
 /** How long a live change may take to show on every broker (Kafka applies it from the metadata log). */
 const READ_BACK_TIMEOUT_MS = 10_000;
+/** Answers to a voter change after which DescribeQuorum, not the answer, says what happened. */
+const VOTER_CHANGE_MAYBE_DONE: ReadonlySet<string> = new Set(['REQUEST_TIMED_OUT', 'DUPLICATE_VOTER', 'VOTER_NOT_FOUND']);
 /** Drift is looked for this often (it needs a DescribeConfigs per broker). */
 const DRIFT_INTERVAL_MS = 60_000;
 
@@ -78,9 +88,16 @@ export class ClusterReconciler {
   async reconcile(): Promise<ReconcileOutcome> {
     const { log } = this.o;
     const desired = this.desiredNodes();
+    const doc = this.clusterDocument();
     const stored = await this.o.state.load();
+    const quorum = await this.o.kafka.describeQuorum().catch((err: Error) => {
+      log.warn('DescribeQuorum failed', { err });
+      return undefined;
+    });
 
-    // 1. Keep Pods alive.
+    // 1. Keep Pods alive (not those of controllers being retired).
+    const retiring = new Map([...desired].filter(([, d]) => isRetiring(d.state, doc, quorum)));
+    for (const name of retiring.keys()) desired.delete(name);
     const recreated = await this.keepAlive(desired, stored.record?.node);
 
     // 2. Plan from what runs.
@@ -121,9 +138,11 @@ export class ClusterReconciler {
     }]));
     const pendingNodes = pending.map((n) => nodes.get(n.name)!);
     let step: RollStep = { kind: 'idle' };
-    let activeController = -1;
+    let activeController = quorum?.leaderId ?? -1;
+    const finalized = await this.finalizedLevels();
+    const refusal = doc ? downgradeRefusal(doc.kafkaVersion, finalized?.[METADATA_VERSION]) : undefined;
     if (stored.record || pending.length > 0) {
-      const health = await this.health([...nodes.values()]);
+      const health = await this.health([...nodes.values()], quorum);
       activeController = health.quorum?.leaderId ?? -1;
       const pods = new Map<string, ObservedPod>();
       for (const p of this.o.pods.list()) pods.set(p.metadata.name, { name: p.metadata.name, uid: p.metadata.uid ?? '', terminating: Boolean(p.metadata.deletionTimestamp) });
@@ -136,20 +155,62 @@ export class ClusterReconciler {
       });
       const quietFor = Date.now() - this.o.configMaps.lastChangeAt;
       const settle = this.o.settleMs ?? 3000;
-      if (step.kind === 'begin' && quietFor < settle) {
+      if (step.kind === 'begin' && refusal) {
+        step = { kind: 'wait', node: step.node, reason: refusal };
+      } else if (step.kind === 'begin' && quietFor < settle) {
         step = { kind: 'wait', node: step.node, reason: `the desired state changed less than ${settle / 1000} s ago; waiting for it to settle` };
       }
       await this.act(step, pending, desired);
+    }
+
+    // 5. Voter changes, then finalizing an upgrade: only while no restart is under way.
+    let quorumStep: QuorumStep = { kind: 'none' };
+    let featureStep: FeatureStep = { kind: 'none' };
+    if (step.kind === 'idle') {
+      quorumStep = nextQuorumStep({
+        desired: doc?.nodes.filter((n) => n.roles.includes('controller')).map((n) => n.id),
+        nodes: [...desired.values(), ...retiring.values()]
+          .filter((d) => d.state.roles.includes('controller'))
+          .map((d) => ({ name: d.state.name, id: d.state.id, roles: d.state.roles, ready: isReady(this.o.pods.get(d.state.name)) })),
+        quorum: quorum && {
+          leaderId: quorum.leaderId,
+          voters: quorum.voters.map((v) => ({ id: v.id, directoryId: v.directoryId ?? '', lag: v.lag })),
+          observers: quorum.observers.map((v) => ({ id: v.id, directoryId: v.directoryId ?? '', lag: v.lag })),
+        },
+        caughtUpLag: CONTROLLER_CAUGHT_UP_LAG,
+        busy: pending.length > 0 ? `restarts pending (${pending.map((n) => n.name).join(', ')})` : undefined,
+      });
+      await this.actQuorum(quorumStep, new Map([...desired, ...retiring]));
+      if (quorumStep.kind === 'none' && doc) {
+        const notUp = [...desired.values()].find((d) => !isReady(this.o.pods.get(d.state.name)) || this.o.pods.get(d.state.name)?.metadata.annotations?.[ANNOTATION_DESIRED_HASH] !== d.state.hash);
+        const input = {
+          desired: { kafkaVersion: doc.kafkaVersion, ...(doc.metadataVersion ? { metadataVersion: doc.metadataVersion } : {}) },
+          finalized,
+          unsettled: pending.length > 0 ? 'restarts pending' : notUp ? `${notUp.state.name} is not Ready at its desired hash` : undefined,
+        };
+        featureStep = nextFeatureStep(input);
+        if (featureStep.kind === 'wait' && !input.unsettled) featureStep = nextFeatureStep({ ...input, supported: await this.supportedLevels(desired, quorum) });
+        await this.actFeatures(featureStep);
+      }
     }
 
     // 5. Status.
     await this.checkDrift(desired, pairs);
     const upToDate = [...desired.values()].filter((d) => this.o.pods.get(d.state.name)?.metadata.annotations?.[ANNOTATION_DESIRED_HASH] === d.state.hash).length;
     const order = rollOrder(pendingNodes, activeController).map((n) => n.name);
+    const quorumNote = quorumStep.kind === 'none' ? undefined : quorumStep.reason;
+    const featureNote = featureStep.kind === 'none' ? featureStep.reason : featureStep.reason;
+    const changing = quorumStep.kind !== 'none' && quorumStep.kind !== 'wait' || featureStep.kind === 'finalize';
     const status: ClusterStatus = {
-      phase: step.kind === 'wait' && !stored.record ? 'Waiting' : step.kind !== 'idle' || stored.record ? 'Rolling' : upToDate < desired.size ? 'Reconfiguring' : 'Ready',
+      phase: step.kind === 'wait' && step.reason === refusal ? 'Refused'
+        : step.kind === 'wait' && !stored.record ? 'Waiting'
+        : step.kind !== 'idle' || stored.record ? 'Rolling'
+        : upToDate < desired.size || changing ? 'Reconfiguring'
+        : quorumStep.kind === 'wait' || featureStep.kind === 'wait' ? 'Waiting' : 'Ready',
       ...(step.kind !== 'idle' ? { node: step.node } : {}),
       ...(step.kind === 'wait' ? { waitingFor: step.reason } : {}),
+      ...(quorumNote ? { quorum: quorumNote } : {}),
+      ...(featureNote ? { features: featureNote } : {}),
       progress: { upToDate, total: desired.size },
       pendingRestarts: order,
       drift: this.drift,
@@ -157,8 +218,8 @@ export class ClusterReconciler {
     await this.publish(status, step);
     // Right after a step, look again at once (the next step may already be possible);
     // while waiting, twice a second; when all is done, every 10 s (watches wake it sooner).
-    const acted = recreated > 0 || ['begin', 'delete', 'create', 'finish'].includes(step.kind);
-    const busy = step.kind !== 'idle' || upToDate < desired.size;
+    const acted = recreated > 0 || ['begin', 'delete', 'create', 'finish'].includes(step.kind) || changing;
+    const busy = step.kind !== 'idle' || upToDate < desired.size || quorumStep.kind === 'wait' || featureStep.kind === 'wait';
     return { requeueAfterMs: acted ? 50 : busy ? 500 : 10_000, status };
   }
 
@@ -176,6 +237,132 @@ export class ClusterReconciler {
       }
     }
     return new Map([...out].sort(([a], [b]) => compareStrings(a, b)));
+  }
+
+  /** The cluster document (which nodes the spec has, the Kafka version); undefined when absent or unreadable. */
+  private clusterDocument(): ClusterDocument | undefined {
+    const cm = this.o.configMaps.get(`${this.o.cluster}-cluster`);
+    const text = cm?.data?.[CONFIG_KEY_CLUSTER];
+    if (!text) return undefined;
+    try {
+      return parseClusterDocument(text, `ConfigMap ${cm.metadata.name}`);
+    } catch (err) {
+      this.o.log.error('Cannot read the cluster document: no voter is removed and nothing is finalized until it is fixed', { err });
+      return undefined;
+    }
+  }
+
+  /** The cluster's finalized feature levels; undefined when no broker answers. */
+  private async finalizedLevels(): Promise<FinalizedLevels | undefined> {
+    try {
+      const f = await this.o.kafka.describeFeatures();
+      const mv = f.finalized[METADATA_VERSION]?.max;
+      return mv === undefined ? undefined : { [METADATA_VERSION]: mv, [KRAFT_VERSION]: f.finalized[KRAFT_VERSION]?.max ?? 0 };
+    } catch (err) {
+      this.o.log.warn('Could not read the finalized features', { err });
+      return undefined;
+    }
+  }
+
+  /** The highest levels every node supports: each broker, and each voter at its controller endpoint. */
+  private async supportedLevels(desired: Map<string, DesiredNode>, quorum: QuorumDescription | undefined): Promise<FinalizedLevels | undefined> {
+    try {
+      const answers: NodeFeatures[] = [];
+      for (const d of desired.values()) if (d.state.roles.includes('broker')) answers.push(await this.o.kafka.describeFeatures(d.state.id));
+      const controllers = [...desired.values()].filter((d) => d.state.roles.includes('controller') && !d.state.roles.includes('broker'));
+      for (const c of controllers) {
+        const listener = c.state.properties['controller.listener.names']?.split(',')[0];
+        const at = quorum?.nodes.find((n) => n.nodeId === c.state.id)?.listeners.find((l) => l.name === listener);
+        if (!at) return undefined;
+        answers.push(await this.o.kafka.describeFeaturesAt({ host: at.host, port: at.port }));
+      }
+      const min = (feature: string) => Math.min(...answers.map((a) => a.supported[feature]?.max ?? 0));
+      return { [METADATA_VERSION]: min(METADATA_VERSION), [KRAFT_VERSION]: min(KRAFT_VERSION) };
+    } catch (err) {
+      this.o.log.warn('Could not ask every node which feature levels it supports', { err });
+      return undefined;
+    }
+  }
+
+  private async actQuorum(step: QuorumStep, nodes: Map<string, DesiredNode>): Promise<void> {
+    try {
+      await this.changeVoters(step, nodes);
+    } catch (err) {
+      // Kafka answers REQUEST_TIMED_OUT also when the change went through (slow commit, or
+      // another change pending), and DUPLICATE_VOTER / VOTER_NOT_FOUND when an earlier try
+      // did it: the next reconcile reads DescribeQuorum again and decides afresh.
+      if (err instanceof KafkaProtocolError && VOTER_CHANGE_MAYBE_DONE.has(err.type)) {
+        this.o.log.info('A voter change was not confirmed; looking again', { step: step.kind, err: err.message });
+        return;
+      }
+      throw err;
+    }
+  }
+
+  private async changeVoters(step: QuorumStep, nodes: Map<string, DesiredNode>): Promise<void> {
+    const { kafka, kube, log } = this.o;
+    const byId = (id: number) => [...nodes.values()].find((d) => d.state.id === id);
+    switch (step.kind) {
+      case 'none':
+      case 'wait':
+        return;
+      case 'add': {
+        const node = byId(step.id)!;
+        const listener = node.state.properties['controller.listener.names']?.split(',')[0] ?? 'CONTROLLER';
+        // Where the other controllers reach it: as it registered itself (its advertised controller listener).
+        const registered = (await kafka.describeControllers()).controllers.find((c) => c.id === step.id);
+        if (!registered) throw new Error(`controller ${step.id} has not registered its endpoint yet`);
+        log.info('Adding a voter', { id: step.id, directoryId: step.directoryId, endpoint: `${registered.host}:${registered.port}` });
+        await kafka.addRaftVoter({ id: step.id, directoryId: step.directoryId, listeners: [{ name: listener, host: registered.host, port: registered.port }] });
+        await this.event({ apiVersion: 'v1', kind: 'Pod', name: node.state.name }, 'Normal', 'VoterAdded', `Added controller ${step.id} (directory ${step.directoryId}) to the voters: ${step.reason}`);
+        return;
+      }
+      case 'remove':
+        log.info('Removing a voter', { id: step.id, directoryId: step.directoryId, why: step.reason });
+        await kafka.removeRaftVoter({ id: step.id, directoryId: step.directoryId });
+        await this.event(this.o.state.ref, 'Normal', 'VoterRemoved', `Removed controller ${step.id} (directory ${step.directoryId}) from the voters: ${step.reason}`);
+        return;
+      case 'step-down': {
+        const pod = this.o.pods.get(step.node);
+        if (!pod) return;
+        log.info('Restarting the active controller so that it steps down', { node: step.node });
+        await this.event({ apiVersion: 'v1', kind: 'Pod', name: step.node, uid: pod.metadata.uid }, 'Normal', 'SteppingDown', step.reason);
+        await kube.deletePod(step.node, pod.metadata.uid ?? '');
+        return;
+      }
+      case 'retire':
+        await this.retire(nodes.get(step.node)!, step.reason);
+        return;
+    }
+  }
+
+  /**
+   * Deletes a controller that left the spec and the voters: Pod, Service, the claims marked
+   * deleteClaim, and its ConfigMap last (while it exists, the next reconcile finishes the job).
+   */
+  private async retire(node: DesiredNode, why: string): Promise<void> {
+    const { kube, log } = this.o;
+    const name = node.state.name;
+    const pod = this.o.pods.get(name);
+    if (pod && !pod.metadata.deletionTimestamp) await kube.deletePod(name, pod.metadata.uid ?? '');
+    await kube.deleteObject('services', name);
+    const claims = (node.pod.spec?.volumes ?? []).flatMap((v) => (v.persistentVolumeClaim?.claimName ? [v.persistentVolumeClaim.claimName] : []));
+    const deleted: string[] = [];
+    for (const claim of claims) {
+      const pvc = await kube.getPersistentVolumeClaim(claim);
+      if (pvc?.metadata.annotations?.[ANNOTATION_DELETE_CLAIM] !== 'true') continue;
+      if ((await kube.deleteObject('persistentvolumeclaims', claim, pvc.metadata.uid)) === 'deleted') deleted.push(claim);
+    }
+    await kube.deleteObject('configmaps', node.cm.metadata.name, node.cm.metadata.uid);
+    log.info('Retired a controller', { node: name, why, claimsDeleted: deleted });
+    await this.event(this.o.state.ref, 'Normal', 'ControllerRetired', `${why}${deleted.length > 0 ? ` (claims deleted: ${deleted.join(', ')})` : ''}`);
+  }
+
+  private async actFeatures(step: FeatureStep): Promise<void> {
+    if (step.kind !== 'finalize') return;
+    this.o.log.info('Finalizing features', { updates: step.updates });
+    await this.o.kafka.updateFeatures(step.updates.map((u) => ({ feature: u.feature, maxVersionLevel: u.to })));
+    await this.event(this.o.state.ref, 'Normal', 'FeaturesFinalized', step.reason);
   }
 
   /** Creates missing Pods and clears Failed ones; returns how many were created. */
@@ -266,16 +453,9 @@ export class ClusterReconciler {
     }
   }
 
-  private async health(nodes: RollNode[]): Promise<HealthSnapshot> {
+  private async health(nodes: RollNode[], quorum: QuorumDescription | undefined): Promise<HealthSnapshot> {
     const { kafka } = this.o;
-    const [topics, quorum, holding] = await Promise.all([
-      kafka.describeTopics(),
-      kafka.describeQuorum().catch((err: Error) => {
-        this.o.log.warn('DescribeQuorum failed', { err });
-        return undefined;
-      }),
-      this.holdingAlerts(),
-    ]);
+    const [topics, holding] = await Promise.all([kafka.describeTopics(), this.holdingAlerts()]);
     const minIsr = await kafka.describeTopicsConfigs(topics.map((t) => t.name), ['min.insync.replicas']);
     return {
       nodes,
@@ -396,6 +576,15 @@ export class ClusterReconciler {
       this.o.log.warn('Could not record an Event', { reason, err });
     }
   }
+}
+
+/**
+ * A controller that left the spec and is no voter: it is being retired, so its Pod is not
+ * recreated and its config no longer counts. Unknown membership or quorum: nobody is.
+ */
+function isRetiring(node: NodeState, doc: ClusterDocument | undefined, quorum: QuorumDescription | undefined): boolean {
+  if (!doc || !quorum || quorum.leaderId < 0 || node.roles.includes('broker') || !node.roles.includes('controller')) return false;
+  return !doc.nodes.some((n) => n.id === node.id) && !quorum.voters.some((v) => v.id === node.id);
 }
 
 export function isReady(pod: PodObject | undefined): boolean {

@@ -13,7 +13,7 @@ export const STATE_KEY_STATUS = 'status';
 /** Marks the state ConfigMap (it is not in Git, so it carries no GitOps tracking). */
 export const LABEL_OPERATOR_STATE = 'kafka-cdk8s.io/operator-state';
 
-export type Phase = 'Ready' | 'Reconfiguring' | 'Rolling' | 'Waiting' | 'Degraded';
+export type Phase = 'Ready' | 'Reconfiguring' | 'Rolling' | 'Waiting' | 'Refused' | 'Degraded';
 
 /** The cluster's readable status (`kubectl get cm <cluster>-operator-state -o jsonpath='{.data.status}'`). */
 export interface ClusterStatus {
@@ -25,6 +25,10 @@ export interface ClusterStatus {
   readonly progress: { readonly upToDate: number; readonly total: number };
   /** Nodes that still need a restart, in roll order. */
   readonly pendingRestarts: readonly string[];
+  /** The next voter change, or what it waits for (decide/quorum.ts). */
+  readonly quorum?: string;
+  /** Finalizing metadata.version after an upgrade, or what it waits for (decide/features.ts). */
+  readonly features?: string;
   /** Dynamic overrides set outside the spec (reported, never removed). */
   readonly drift: readonly string[];
   /** The last error, if the phase is Degraded. */

@@ -28,6 +28,7 @@ import { CONFIG_KEY_POD, LABEL_CLUSTER } from '../render/metadata.js';
 import type { ClusterModel } from '../spec/resolve.js';
 import type { SynthesizedCluster } from '../synth.js';
 import { quorumChange } from './quorum-change.js';
+import { kafkaVersionsInOutput, upgradeChange } from './upgrade-change.js';
 import { compareStrings as compare } from '../render/canonical.js';
 
 /**
@@ -88,8 +89,10 @@ export interface PlanReport {
   readonly restartOrder: readonly string[];
   /** Every node of the previous output and of the spec: dedicated controllers first, then brokers, each by id. */
   readonly nodes: readonly PlanNode[];
-  /** What a change of the controller set needs (quorum-change.ts); empty when it does not change. */
+  /** What a change of the controller set does (quorum-change.ts); empty when it does not change. */
   readonly quorum: readonly string[];
+  /** What a change of kafka.version or kafka.metadataVersion does (upgrade-change.ts); empty when neither changes. */
+  readonly upgrade: readonly string[];
 }
 
 export interface PlanInput {
@@ -181,6 +184,7 @@ export function buildPlanReport(input: PlanInput): PlanReport {
     restartOrder: rollOrder(restarting, -1).map((n) => n.name),
     nodes,
     quorum: quorumChange(previousControllers, model).notes,
+    upgrade: upgradeChange(kafkaVersionsInOutput(input.previous, cluster, namespace), model),
   };
 }
 
@@ -302,6 +306,10 @@ export function formatText(report: PlanReport): string {
     lines.push('', 'Controllers:');
     for (const note of report.quorum) lines.push(`  - ${note}`);
   }
+  if (report.upgrade.length > 0) {
+    lines.push('', 'Kafka version:');
+    for (const note of report.upgrade) lines.push(`  - ${note}`);
+  }
   lines.push('', BASIS_NOTE);
   return `${lines.join('\n')}\n`;
 }
@@ -359,6 +367,11 @@ export function formatMarkdown(report: PlanReport): string {
   if (report.quorum.length > 0) {
     lines.push('**Controllers**', '');
     for (const note of report.quorum) lines.push(`- ${note}`);
+    lines.push('');
+  }
+  if (report.upgrade.length > 0) {
+    lines.push('**Kafka version**', '');
+    for (const note of report.upgrade) lines.push(`- ${note}`);
     lines.push('');
   }
   lines.push(`<sub>${BASIS_NOTE}</sub>`);

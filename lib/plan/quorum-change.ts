@@ -1,10 +1,8 @@
 /**
- * What a change of the controller set needs, before it is made: compares the
- * controllers of a previous synthesis with those of a new spec. Pure; the
- * `validate --previous` command prints it. Until the kafka-cdk8s controller
- * changes the voter set (KIP-853: AddRaftVoter / RemoveRaftVoter), nothing in
- * the output changes the voters of a running quorum: new controllers join as
- * observers, and running nodes are not restarted for the new bootstrap servers.
+ * What a change of the controller set does, before it is made: compares the controllers
+ * of a previous synthesis with those of a new spec. Pure; `plan` and `validate --previous`
+ * print it. The runtime controller carries it out (controller/decide/quorum.ts), one voter
+ * at a time (KIP-853).
  */
 import { loadAll } from 'js-yaml';
 import { LABEL_CLUSTER, LABEL_NODE_ID } from '../render/metadata.js';
@@ -38,18 +36,19 @@ export function quorumChange(previous: readonly number[], cluster: ClusterModel)
   const added = after.filter((id) => !previous.includes(id));
   const removed = previous.filter((id) => !after.includes(id));
   const notes: string[] = [];
+  const plural = (ids: number[], one: string, many: string) => (ids.length > 1 ? many : one);
   if (added.length > 0) {
-    notes.push(`controller${added.length > 1 ? 's' : ''} ${added.join(', ')} will be created and join the quorum as observer${added.length > 1 ? 's' : ''}, `
-      + 'not voters: making each a voter needs AddRaftVoter once it has caught up (kafka-metadata-quorum add-controller), one at a time');
+    notes.push(`controller${plural(added, '', 's')} ${added.join(', ')} will be created and join${plural(added, 's', '')} the quorum as ${plural(added, 'an observer', 'observers')}; `
+      + `the kafka-cdk8s controller then adds ${plural(added, 'it', 'each')} as a voter (AddRaftVoter) once it has caught up and every voter is caught up, one at a time`);
   }
   if (removed.length > 0) {
-    notes.push(`controller${removed.length > 1 ? 's' : ''} ${removed.join(', ')} leave${removed.length > 1 ? '' : 's'} the spec, but stay${removed.length > 1 ? '' : 's'} a voter: `
-      + 'remove each with RemoveRaftVoter (kafka-metadata-quorum remove-controller) while the quorum is healthy, one at a time, '
-      + 'and only then delete its Pod, PVCs, ConfigMap and Service (they are prune-proof, so GitOps keeps them)');
+    notes.push(`controller${plural(removed, '', 's')} ${removed.join(', ')} leave${plural(removed, 's', '')} the spec: the kafka-cdk8s controller removes ${plural(removed, 'it', 'each')} from the voters (RemoveRaftVoter) `
+      + 'while every other voter is caught up, one at a time (the active controller first restarts to hand leadership over), '
+      + `and only then deletes ${plural(removed, 'its', 'their')} Pod, Service and ConfigMap, and the claims marked deleteClaim (GitOps keeps them: they are prune-proof)`);
   }
   if (notes.length > 0) {
-    const majority = Math.floor(previous.length / 2) + 1;
-    notes.push(`the voter set stays {${previous.join(', ')}} until then: it needs ${majority} of ${previous.length} voters up`);
+    notes.push(`voters {${previous.join(', ')}} → {${after.join(', ')}}: additions first, so the quorum never shrinks before it has grown; `
+      + 'nothing changes while a node restarts or the quorum has no leader');
     notes.push('running nodes are not restarted for the new controller.quorum.bootstrap.servers (it only helps a node find the quorum when it starts): each gets it at its next restart');
   }
   return { cluster: cluster.name, before: [...previous], after, notes };

@@ -98,6 +98,8 @@ export const names = {
   disruptionBudget: (cluster: ClusterModel, pool: KafkaNodeModel['pool']) => `${cluster.name}-${pool}s`,
   /** The runtime controller's Deployment, ServiceAccount, Role, RoleBinding, Service and Lease. */
   operator: (cluster: ClusterModel) => `${cluster.name}-operator`,
+  /** The cluster document (render/cluster-document.ts): the spec's nodes, Kafka version and metadata.version hold. */
+  clusterDocument: (cluster: ClusterModel) => `${cluster.name}-cluster`,
   /** The ConfigMap the runtime controller keeps its state in (it creates it; not in Git). */
   operatorState: (cluster: ClusterModel) => `${cluster.name}-operator-state`,
 };

@@ -87,6 +87,8 @@ export interface ClusterModel {
   readonly createNamespace: boolean;
   readonly clusterId: string;
   readonly kafkaVersion: string;
+  /** The Kafka release ("4.3") whose metadata.version the cluster is held at; undefined: kafkaVersion's. */
+  readonly metadataVersion?: string;
   readonly clusterDomain: string;
   readonly controllerMode: 'dedicated' | 'combined';
   readonly ports: { readonly internal: number; readonly controller: number };
@@ -155,9 +157,7 @@ function resolveParsed(spec: ParsedClusterSpec): ClusterModel {
 
   const dedicated: KafkaNodeModel[] = [];
   if (controllerMode === 'dedicated') {
-    const replicas = spec.controllers.replicas ?? DEFAULT_CONTROLLER_REPLICAS;
-    const idBase = spec.controllers.idBase ?? DEFAULT_CONTROLLER_ID_BASE;
-    for (let id = idBase; id < idBase + replicas; id++) {
+    for (const id of dedicatedControllerIds(spec.controllers)) {
       const name = `${spec.name}-controller-${id}`;
       dedicated.push(buildNode({
         id,
@@ -179,6 +179,7 @@ function resolveParsed(spec: ParsedClusterSpec): ClusterModel {
     createNamespace: spec.createNamespace ?? !SYSTEM_NAMESPACES.has(spec.namespace),
     clusterId: spec.clusterId ?? deriveClusterId(spec.namespace, spec.name),
     kafkaVersion: spec.kafka.version,
+    ...(spec.kafka.metadataVersion ? { metadataVersion: spec.kafka.metadataVersion } : {}),
     clusterDomain: spec.clusterDomain,
     controllerMode,
     ports: { internal: spec.listeners.internal.port, controller: spec.listeners.controller.port },
@@ -207,6 +208,14 @@ function resolveOperator(cluster: ClusterModel, spec: OperatorSpec = {}): Operat
     stateConfigMap: names.operatorState(cluster),
     lease: names.operator(cluster),
   };
+}
+
+/** Dedicated controllers' ids, ascending: `ids`, or idBase and the next replicas - 1. */
+export function dedicatedControllerIds(controllers: { ids?: readonly number[]; replicas?: number; idBase?: number }): number[] {
+  if (controllers.ids) return [...controllers.ids].sort((a, b) => a - b);
+  const replicas = controllers.replicas ?? DEFAULT_CONTROLLER_REPLICAS;
+  const idBase = controllers.idBase ?? DEFAULT_CONTROLLER_ID_BASE;
+  return Array.from({ length: replicas }, (_, i) => idBase + i);
 }
 
 function combinedControllerIds(spec: ParsedClusterSpec): number[] {

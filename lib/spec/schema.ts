@@ -129,6 +129,8 @@ export const controllersSchema = z.strictObject({
   replicas: z.number().int().min(1, 'replicas must be at least 1').max(9, 'replicas must be at most 9').optional()
     .meta({ description: 'Dedicated mode: number of controller nodes. @default 3' }),
   idBase: nodeId.optional().meta({ description: 'Dedicated mode: node.id of the first controller; the others follow. @default 9000' }),
+  ids: z.array(nodeId).min(1, 'ids needs at least one controller').max(9, 'at most 9 controllers').optional()
+    .meta({ description: 'Dedicated mode: the controllers\' node ids, instead of replicas and idBase; to retire one particular controller, or replace it with another id. @default idBase..idBase+replicas-1' }),
   brokerIds: z.array(nodeId).min(1).optional()
     .meta({ description: 'Combined mode: ids of the brokers that are also controllers. @default the lowest (up to 3) broker ids' }),
   ...podTemplateFields,
@@ -177,6 +179,8 @@ export const kafkaClusterSpecSchema = z.strictObject({
     version: z.string().regex(/^\d+\.\d+\.\d+$/, "version must look like '4.1.1'").default(DEFAULT_KAFKA_VERSION)
       .meta({ description: `Kafka version. @default ${DEFAULT_KAFKA_VERSION}` }),
     image: imageReference('image').optional().meta({ description: 'Container image for every node. @default apache/kafka:<version>' }),
+    metadataVersion: z.string().regex(/^\d+\.\d+$/, "metadataVersion must be a Kafka release like '4.3'").optional()
+      .meta({ description: "Hold the cluster's metadata.version at this Kafka release's level (e.g. '4.3' while trying 4.4). After an upgrade, the controller finalizes metadata.version (and kraft.version) up to it with UpdateFeatures; finalizing is one-way: Kafka older than the finalized level cannot run the cluster any more. @default the level of kafka.version: finalized once every node runs it" }),
     securityContext: securityContextSchema.optional(),
   }).default({ version: DEFAULT_KAFKA_VERSION }),
   clusterId: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/, "clusterId must be 22 base64url characters, not starting with '-' (as printed by kafka-storage.sh random-uuid)")

@@ -7,8 +7,10 @@
 import { ownedKeyReplacement } from '../config/owned-keys.js';
 import { checkValue, KAFKA_KEYS_VERSION, kafkaKey, listenerKey, removedKey, suggestKey } from '../config/kafka-keys.js';
 import { checkKafkaRules, type KafkaRole } from '../config/kafka-rules.js';
+import { KNOWN_RELEASES, metadataVersionOf } from '../config/metadata-versions.js';
+import { compareVersions } from '../config/versions.js';
 import { CONTROLLER_LISTENER, INTERNAL_LISTENER, LOG_SUBDIR } from '../config/server-properties.js';
-import { DNS_LABEL } from './schema.js';
+import { DEFAULT_KAFKA_VERSION, DNS_LABEL } from './schema.js';
 import { pathsNest } from './paths.js';
 import { quantityValue } from './kube-schemas.js';
 import { didYouMean } from './suggest.js';
@@ -129,11 +131,18 @@ function once(add: Add): Add {
 }
 
 function checkKafkaVersion(spec: Rec, add: Add): void {
-  const version = rec(spec.kafka).version;
-  if (typeof version !== 'string') return;
+  const given = rec(spec.kafka).version;
+  const version = typeof given === 'string' ? given : DEFAULT_KAFKA_VERSION;
   const major = Number(version.split('.')[0]);
   if (Number.isInteger(major) && major < 4) {
     add(['kafka', 'version'], `Kafka ${version} is not supported: kafka-cdk8s runs KRaft-only clusters of Kafka 4.x or newer`);
+  }
+  const pin = rec(spec.kafka).metadataVersion;
+  if (typeof pin !== 'string' || !/^\d+\.\d+$/.test(pin)) return;
+  if (!metadataVersionOf(pin)) {
+    add(['kafka', 'metadataVersion'], `'${pin}' is not a Kafka release kafka-cdk8s knows the metadata.version of (known: ${KNOWN_RELEASES.join(', ')})`);
+  } else if (compareVersions(pin, version.split('.').slice(0, 2).join('.')) > 0) {
+    add(['kafka', 'metadataVersion'], `'${pin}' is newer than kafka.version ${version}: Kafka ${version} cannot run the metadata.version of ${pin}`);
   }
 }
 
@@ -224,20 +233,34 @@ function checkPorts(spec: Rec, controllers: Rec, add: Add): void {
 function checkControllers(controllers: Rec, brokerIds: Map<number, number>, name: string | undefined, add: Add, warn: Add): void {
   const mode = controllers.mode ?? 'dedicated';
   if (mode === 'dedicated') {
-    if (controllers.brokerIds !== undefined) add(['controllers', 'brokerIds'], "brokerIds applies to mode 'combined' only; dedicated controllers use replicas and idBase");
-    const replicas = Number.isInteger(controllers.replicas) ? (controllers.replicas as number) : 3;
+    if (controllers.brokerIds !== undefined) add(['controllers', 'brokerIds'], "brokerIds applies to mode 'combined' only; dedicated controllers use replicas and idBase, or ids");
+    const explicit = controllers.ids === undefined ? undefined : arr(controllers.ids);
+    if (explicit) {
+      for (const field of ['replicas', 'idBase'] as const) {
+        if (controllers[field] !== undefined) add(['controllers', field], `${field} and ids cannot be used together: ids lists every controller`);
+      }
+      const seen = new Set<unknown>();
+      explicit.forEach((id, i) => {
+        if (seen.has(id)) add(['controllers', 'ids', i], `duplicate controller id ${showValue(id)}`);
+        seen.add(id);
+      });
+    }
+    const replicas = explicit ? explicit.length : Number.isInteger(controllers.replicas) ? (controllers.replicas as number) : 3;
     const idBase = isId(controllers.idBase) ? controllers.idBase : 9000;
-    if (idBase + replicas - 1 > MAX_NODE_ID) {
+    if (!explicit && idBase + replicas - 1 > MAX_NODE_ID) {
       add(['controllers', 'idBase'], `controller ids ${idBase}..${idBase + replicas - 1} go past ${MAX_NODE_ID}, the largest node.id Kafka accepts; lower idBase`);
       return;
     }
     if (replicas % 2 === 0) {
-      warn(['controllers', 'replicas'], `${replicas} controllers tolerate no more failures than ${replicas - 1}; an odd number is usually better`);
+      warn(['controllers', explicit ? 'ids' : 'replicas'], `${replicas} controllers tolerate no more failures than ${replicas - 1}; an odd number is usually better`);
     }
-    for (let id = idBase; id < idBase + replicas; id++) {
+    const ids = explicit ? explicit.filter(isId) : Array.from({ length: replicas }, (_, i) => idBase + i);
+    for (const id of ids) {
       const clash = brokerIds.get(id);
       if (clash !== undefined) {
-        add(['controllers', 'idBase'], `controller id ${id} (idBase ${idBase} + ${id - idBase}) is also the id of brokers[${clash}]; node ids must be unique across brokers and controllers`);
+        add(explicit ? ['controllers', 'ids', explicit.indexOf(id)] : ['controllers', 'idBase'],
+          explicit ? `controller id ${id} is also the id of brokers[${clash}]; node ids must be unique across brokers and controllers`
+            : `controller id ${id} (idBase ${idBase} + ${id - idBase}) is also the id of brokers[${clash}]; node ids must be unique across brokers and controllers`);
       }
       if (name && DNS_LABEL.test(name) && `${name}-controller-${id}`.length > 63) {
         add(['name'], `the object name '${name}-controller-${id}' is longer than 63 characters; use a shorter cluster name`);
@@ -245,7 +268,7 @@ function checkControllers(controllers: Rec, brokerIds: Map<number, number>, name
       }
     }
   } else if (mode === 'combined') {
-    for (const field of ['replicas', 'idBase'] as const) {
+    for (const field of ['replicas', 'idBase', 'ids'] as const) {
       if (controllers[field] !== undefined) add(['controllers', field], `${field} applies to mode 'dedicated' only; combined mode uses brokerIds`);
     }
     const seen = new Set<unknown>();

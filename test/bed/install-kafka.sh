@@ -1,62 +1,82 @@
 #!/usr/bin/env bash
-# Installs the Kafka version pinned in versions.json from Maven Central (jars only, no
-# tarball and no shell scripts) into
-#   ${KAFKA_CDK8S_CACHE:-$HOME/.cache/kafka-cdk8s}/kafka-<kafka>/libs/
+# Installs the Kafka versions pinned in versions.json, "kafka" and "kafkaPrevious" (upgrade
+# tests start a cluster at the previous one), from Maven Central (jars only, no tarball and no
+# shell scripts), each into its own
+#   ${KAFKA_CDK8S_CACHE:-$HOME/.cache/kafka-cdk8s}/kafka-<version>/libs/
+# with its own marker and CDS archive. Arguments name other versions to install instead:
+#   bash test/bed/install-kafka.sh [version...]
 # Needs: JDK 17+, Maven 3, node. Idempotent: a complete install (marker file) returns at once.
 # Nodes are started with `java -cp '<home>/libs/*' kafka.Kafka server.properties`
-# (see test/support/kafka-process.ts).
+# (see test/support/kafka-process.ts); the pod runner picks the version from a Pod's image tag.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 
-kafka_version="$(node -p "require('$repo/versions.json').kafka")"
-scala_version="$(node -p "require('$repo/versions.json').scala")"
+command -v node >/dev/null || { echo "install-kafka: 'node' not found on PATH" >&2; exit 1; }
+# One node start reads all three: "<scala> <kafka> [<kafkaPrevious>]".
+read -r scala_version pinned <<< "$(node -p "const v = require('$repo/versions.json'); [v.scala, v.kafka, v.kafkaPrevious ?? ''].join(' ')")"
+if [[ $# -gt 0 ]]; then versions=("$@"); else read -r -a versions <<< "$pinned"; fi
 cache="${KAFKA_CDK8S_CACHE:-$HOME/.cache/kafka-cdk8s}"
-home="$cache/kafka-$kafka_version"
-libs="$home/libs"
-marker="$home/.complete"
-# The marker records what was installed; a different pom or scala version reinstalls.
-stamp="kafka=$kafka_version scala=$scala_version pom=$(cksum < "$here/kafka/pom.xml" | cut -d' ' -f1)"
+pom_sum="$(cksum < "$here/kafka/pom.xml" | cut -d' ' -f1)"
 
-if [[ -f "$marker" && "$(cat "$marker")" == "$stamp" ]]; then
-  echo "install-kafka: Kafka $kafka_version (scala $scala_version) already installed in $home"
-  exit 0
-fi
+# Installs one version; run in a subshell, so its EXIT trap cleans up only its own temp dir.
+install_one() {
+  local kafka_version="$1"
+  local home="$cache/kafka-$kafka_version"
+  local libs="$home/libs"
+  local marker="$home/.complete"
+  # The marker records what was installed; a different pom or scala version reinstalls.
+  local stamp="kafka=$kafka_version scala=$scala_version pom=$pom_sum"
 
-for tool in java mvn node; do
-  command -v "$tool" >/dev/null || { echo "install-kafka: '$tool' not found on PATH" >&2; exit 1; }
-done
+  if [[ -f "$marker" && "$(cat "$marker")" == "$stamp" ]]; then
+    echo "install-kafka: Kafka $kafka_version (scala $scala_version) already installed in $home"
+    return 0
+  fi
 
-echo "install-kafka: resolving org.apache.kafka:kafka_$scala_version:$kafka_version + runtime deps + log4j2 from Maven Central"
-echo "install-kafka: target $libs"
-mkdir -p "$home"
-tmp="$(mktemp -d "$home/.libs.XXXXXX")"
-trap 'rm -rf "$tmp"' EXIT
+  for tool in java mvn; do
+    command -v "$tool" >/dev/null || { echo "install-kafka: '$tool' not found on PATH" >&2; exit 1; }
+  done
 
-mvn -q -B -Dstyle.color=never -f "$here/kafka/pom.xml" \
-  -Dkafka.version="$kafka_version" \
-  -Dscala.version="$scala_version" \
-  -DincludeScope=runtime \
-  -DoutputDirectory="$tmp" \
-  dependency:copy-dependencies 2>&1 | sed -e 's/\x1b\[[0-9;]*m//g'   # Maven 3.8 prints stray ANSI resets even with -B
+  echo "install-kafka: resolving org.apache.kafka:kafka_$scala_version:$kafka_version + runtime deps + log4j2 from Maven Central"
+  echo "install-kafka: target $libs"
+  mkdir -p "$home"
+  tmp="$(mktemp -d "$home/.libs.XXXXXX")"
+  trap 'rm -rf "$tmp"' EXIT
 
-for jar in "kafka_$scala_version-$kafka_version.jar" "kafka-clients-$kafka_version.jar" "kafka-server-$kafka_version.jar"; do
-  [[ -f "$tmp/$jar" ]] || { echo "install-kafka: expected $jar was not resolved" >&2; exit 1; }
-done
-ls "$tmp"/log4j-core-*.jar >/dev/null
+  mvn -q -B -Dstyle.color=never -f "$here/kafka/pom.xml" \
+    -Dkafka.version="$kafka_version" \
+    -Dscala.version="$scala_version" \
+    -DincludeScope=runtime \
+    -DoutputDirectory="$tmp" \
+    dependency:copy-dependencies 2>&1 | sed -e 's/\x1b\[[0-9;]*m//g'   # Maven 3.8 prints stray ANSI resets even with -B
 
-# Swap the new libs in atomically-ish, then write the marker last.
-rm -rf "$libs"
-chmod 755 "$tmp"
-mv "$tmp" "$libs"
-trap - EXIT
+  for jar in "kafka_$scala_version-$kafka_version.jar" "kafka-clients-$kafka_version.jar" "kafka-server-$kafka_version.jar"; do
+    [[ -f "$tmp/$jar" ]] || { echo "install-kafka: expected $jar was not resolved" >&2; exit 1; }
+  done
+  ls "$tmp"/log4j-core-*.jar >/dev/null
+
+  # Swap the new libs in atomically-ish, then write the marker last.
+  rm -f "$marker"
+  rm -rf "$libs"
+  chmod 755 "$tmp"
+  mv "$tmp" "$libs"
+  trap - EXIT
+
+  echo "install-kafka: building the class-data-sharing archive $home/kafka.jsa (starts one node once)"
+  rm -f "$home/kafka.jsa"
+  build_cds "$home" || echo "install-kafka: warning: CDS archive step failed" >&2
+
+  echo "$stamp" > "$marker"
+  echo "install-kafka: installed $(ls "$libs" | wc -l) jars into $libs"
+}
 
 # Class-data-sharing archive (AppCDS, dynamic): record the classes a node loads while it
 # starts, so later JVMs map them instead of parsing ~45 jars (3+3 cluster: ~11 s -> ~7.5 s).
 # Flags must stay compatible with DEFAULT_KAFKA_JVM_OPTS in test/support/kafka-process.ts.
 # Not fatal: without the archive nodes just start slower.
 build_cds() {
+  local home="$1" libs="$1/libs"
   local work; work="$(mktemp -d)"
   local ports; ports="$(node -e '
     const net = require("net"); const a = net.createServer().listen(0, "127.0.0.1", () => {
@@ -95,9 +115,7 @@ PROPS
   fi
   rm -rf "$work"
 }
-echo "install-kafka: building the class-data-sharing archive $home/kafka.jsa (starts one node once)"
-rm -f "$home/kafka.jsa"
-build_cds || echo "install-kafka: warning: CDS archive step failed" >&2
 
-echo "$stamp" > "$marker"
-echo "install-kafka: installed $(ls "$libs" | wc -l) jars into $libs"
+for version in "${versions[@]}"; do
+  ( install_one "$version" )
+done

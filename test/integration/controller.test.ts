@@ -15,14 +15,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { synthCluster } from '../../lib/synth.js';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { stringify } from 'yaml';
-import { REPO_ROOT } from '../support/kube-server.js';
 import { kubeRequest } from '../support/kube-apply.js';
+import { downIn, killUntil, operatorStatus, planFor, replacements, watchPods as watchAll, type PodWatch } from '../support/proofs.js';
 import { consumeAll, readAt, eventually, produceUntilStopped, sleep, startBedCluster, type BedCluster, type PodSample } from '../support/bed-cluster.js';
 import type { ControllerProcess } from '../support/controller-process.js';
 import { startAlertmanager } from '../support/alertmanager.js';
@@ -55,61 +49,9 @@ after(async () => {
   await alertmanager?.close();
 });
 
-/**
- * What `kafka-cdk8s plan --json` says for moving from `from` to `to`: the real CLI, on the
- * previous output written to a directory and the new spec written to a file.
- */
-function planFor(from: Record<string, unknown>, to: Record<string, unknown>): any {
-  const dir = mkdtempSync(join(tmpdir(), 'kafka-cdk8s-plan-'));
-  try {
-    mkdirSync(join(dir, 'dist'));
-    writeFileSync(join(dir, 'dist', 'kc.k8s.yaml'), synthCluster(from).yaml);
-    writeFileSync(join(dir, 'cluster.yaml'), stringify(to));
-    const res = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'kafka-cdk8s.js'), 'plan', '-f', join(dir, 'cluster.yaml'), '--previous', join(dir, 'dist'), '--json'], { encoding: 'utf8' });
-    assert.equal(res.status, 0, res.stderr);
-    return JSON.parse(res.stdout);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** Samples every Pod until stopped: for "never two down", restart order and the quorum leader over time. */
-function watchPods(): { samples: Array<{ at: number; pods: Map<string, PodSample>; leader?: number }>; stop(): Promise<void> } {
-  const samples: Array<{ at: number; pods: Map<string, PodSample>; leader?: number }> = [];
-  let on = true;
-  const loop = (async () => {
-    while (on) {
-      const [pods, leader] = await Promise.all([bed.podStates(), bed.admin.describeQuorum().then((q) => q.leaderId, () => undefined)]);
-      samples.push({ at: Date.now(), pods, leader });
-      await sleep(150);
-    }
-  })();
-  return { samples, async stop() { on = false; await loop; } };
-}
-
-/** Pods down (missing or not Ready) in a sample. */
-const down = (s: { pods: Map<string, PodSample> }): string[] => bed.pods.filter((p) => !s.pods.get(p)?.ready);
-
-/** Order in which Pods got a new uid, from the samples. */
-function replacements(samples: Array<{ pods: Map<string, PodSample> }>, first: Map<string, PodSample>): string[] {
-  const seen = new Map([...first].map(([n, s]) => [n, s.uid]));
-  const order: string[] = [];
-  for (const s of samples) {
-    for (const [n, p] of s.pods) {
-      if (seen.get(n) !== p.uid) {
-        order.push(n);
-        seen.set(n, p.uid);
-      }
-    }
-  }
-  return order;
-}
-
-async function status(): Promise<any> {
-  const cm = await kubeRequest(bed.kube.client, 'GET', `/api/v1/namespaces/${NAMESPACE}/configmaps/kc-operator-state`);
-  return cm.body?.data?.status ? JSON.parse(cm.body.data.status) : undefined;
-}
-
+const watchPods = (): PodWatch => watchAll(bed);
+const down = (s: { pods: Map<string, PodSample> }): string[] => downIn(s, bed.pods);
+const status = (): Promise<any> => operatorStatus(bed);
 
 test('a deleted broker Pod is recreated by the controller and Ready again, with no GitOps apply; a second instance stands by', { timeout: 240_000 }, async () => {
   const standby = await bed.startController({ identity: 'standby', alertmanagerUrl: alertmanager.url });
@@ -223,15 +165,7 @@ test('a read-only change rolls one node at a time, brokers first, the active con
   try {
     await eventually('load flowing', async () => (load.acked.size > 200 ? true : undefined));
     await bed.apply(next);
-    // Crash safety: every 1 to 4 s, kill -9 and start again, until the roll is done. All the
-    // controller remembers is in the cluster; the checks below must hold all the same.
-    for (;;) {
-      await sleep(1000 + Math.floor(Math.random() * 3000));
-      if (await bed.upToDate(next)) break;
-      await controller.kill9();
-      kills++;
-      controller.restart();
-    }
+    kills = await killUntil(controller, () => bed.upToDate(next));
     spec = next;
   } finally {
     await watch.stop();

@@ -135,13 +135,11 @@ describe('the controller ServiceAccount', () => {
     ok(renewed, 200, 'renew the Lease');
   });
 
-  it('is refused everything else: Secrets, other namespaces, deleting or changing other objects', async () => {
+  it("is refused everything else: Secrets, other namespaces, changing other objects, deleting anything but a retired controller's objects", async () => {
     denied(await as('GET', core('secrets')), 'list Secrets');
     denied(await as('GET', core('secrets', 'any')), 'get a Secret');
     denied(await as('GET', core('pods', '', OTHER_NS)), 'list Pods in another namespace');
     denied(await as('GET', core('configmaps', '', OTHER_NS)), 'list ConfigMaps in another namespace');
-    denied(await as('DELETE', core('configmaps', STATE)), 'delete its state ConfigMap');
-    denied(await as('DELETE', core('configmaps', 'demo-broker-1')), 'delete a node ConfigMap');
     const nodeConfig = await as('GET', core('configmaps', 'demo-broker-1'));
     denied(await as('PUT', core('configmaps', 'demo-broker-1'), { ...nodeConfig.body, data: { 'server.properties': '' } }), 'update a node ConfigMap');
     denied(await as('PATCH', core('configmaps', 'demo-broker-1'), { data: { 'server.properties': '' } }, merge), 'patch a node ConfigMap');
@@ -150,10 +148,21 @@ describe('the controller ServiceAccount', () => {
       { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'someone-else', namespace: NS }, spec: { holderIdentity: ACCOUNT } }), "update another's Lease");
     denied(await as('DELETE', group('apps/v1', 'deployments', 'demo-operator')), 'delete its Deployment');
     denied(await as('PATCH', group('rbac.authorization.k8s.io/v1', 'roles', 'demo-operator'), { rules: [] }, merge), 'change its Role');
-    denied(await as('DELETE', core('persistentvolumeclaims', 'demo-broker-1-data-0')), 'delete a PVC');
+    denied(await as('PATCH', core('persistentvolumeclaims', 'demo-broker-1-data-0'), { metadata: { labels: { x: 'y' } } }, merge), 'change a PVC');
+    denied(await as('PATCH', core('services', 'demo-broker-1'), { metadata: { labels: { x: 'y' } } }, merge), 'change a Service');
+    denied(await as('GET', core('services', 'demo-broker-1')), 'read a Service (only a retired one is deleted, by name)');
     denied(await as('PUT', core('pods', 'demo-broker-1'), (await as('GET', core('pods', 'demo-broker-1'))).body), 'update a Pod (only patch)');
     // Still there: none of the refused requests changed anything.
     assert.equal((await kubeRequest(kube.client, 'GET', core('configmaps', STATE))).statusCode, 200);
     assert.equal((await kubeRequest(kube.client, 'GET', group('apps/v1', 'deployments', 'demo-operator'))).statusCode, 200);
+  });
+
+  it('retires a controller that left the spec and the voters: deletes its Service, its claim and its ConfigMap, each by uid', async () => {
+    const claim = await as('GET', core('persistentvolumeclaims', 'demo-controller-9002-data-0'));
+    ok(claim, 200, 'read the claim (its deleteClaim annotation decides)');
+    ok(await as('DELETE', core('persistentvolumeclaims', 'demo-controller-9002-data-0'), { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: claim.body.metadata.uid } }), 200, 'delete the claim');
+    ok(await as('DELETE', core('services', 'demo-controller-9002')), 200, 'delete the Service');
+    const cm = await kubeRequest(kube.client, 'GET', core('configmaps', 'demo-controller-9002'));
+    ok(await as('DELETE', core('configmaps', 'demo-controller-9002'), { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: cm.body.metadata.uid } }), 200, 'delete the ConfigMap');
   });
 });

@@ -4,11 +4,16 @@
  * and readiness probe. Its Kafka process is killed (SIGKILL, like an OOM kill or a crash)
  * and must come back as a kubelet brings a container back: same Pod, new process,
  * restartCount 1, lastState.terminated 137, Ready again, and the config the Pod was
- * created with, even when a GitOps apply changed the node's ConfigMap since.
+ * created with, even when a GitOps apply changed the node's ConfigMap since. A Pod's image
+ * tag picks the Kafka it runs: apache/kafka:<versions.json kafkaPrevious> runs that Kafka, and
+ * a version the bed has not installed leaves the Pod waiting with ErrImagePull.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { metadataVersionOf } from '../../lib/config/metadata-versions.js';
+import { KafkaConnection } from '../../lib/controller/adapters/kafka/connection.js';
+import { ApiVersions } from '../../lib/controller/adapters/kafka/requests.js';
 import { synthCluster } from '../../lib/synth.js';
 import { createKafkaAdmin } from '../../lib/controller/adapters/kafka/admin.js';
 import { ANNOTATION_DESIRED_HASH, CONFIG_KEY_POD, CONFIG_KEY_PROPERTIES } from '../../lib/render/metadata.js';
@@ -16,6 +21,7 @@ import { ANNOTATION_POD_FIELDS } from '../../lib/render/pod-fields.js';
 import { sha256 } from '../../lib/render/node-pod.js';
 import { ENV } from '../../lib/render/start-script.js';
 import { applyManifests, kubeRequest, kubeWatch, toObjects } from '../support/kube-apply.js';
+import { kafkaHome, readVersions } from '../support/kafka-process.js';
 import { startKubeApiServer, type KubeApiServer } from '../support/kube-server.js';
 import { PodRunner, RUNNER_NODE_NAME, waitForPodsReady } from '../support/pod-runner.js';
 
@@ -29,11 +35,12 @@ const READ_ONLY_KEY = 'auto.create.topics.enable';
 let kube: KubeApiServer;
 let runner: PodRunner;
 
-/** The cluster as synthesized with a value of the read-only key. */
-function synth(readOnlyValue: boolean) {
+/** The cluster as synthesized with a value of the read-only key (and another name and Kafka version). */
+function synth(readOnlyValue: boolean, name = 'tiny', kafkaVersion?: string) {
   return synthCluster({
-    name: 'tiny',
+    name,
     namespace: NAMESPACE,
+    ...(kafkaVersion ? { kafka: { version: kafkaVersion } } : {}),
     controllers: { mode: 'combined' },
     brokers: [{ id: 1 }],
     config: {
@@ -151,6 +158,70 @@ test('a killed Kafka process is restarted like a kubelet restarts a container, w
   } finally {
     watch.stop();
   }
+});
+
+// After the tests above: these add to runner.problems on purpose.
+test('a Pod whose image tag is kafkaPrevious runs that Kafka\'s jars', async () => {
+  const { kafka, kafkaPrevious } = readVersions();
+  assert.notEqual(kafkaPrevious, kafka);
+  await applyManifests(kube.client, synth(false, 'old', kafkaPrevious).yaml, { fieldManager: 'kafka-cdk8s' });
+  const pod = (await kubeRequest(kube.client, 'GET', `/api/v1/namespaces/${NAMESPACE}/pods/old-broker-1`)).body;
+  assert.equal(pod.spec.containers[0].image, `apache/kafka:${kafkaPrevious}`);
+  await waitForPodsReady(kube.client, NAMESPACE, ['old-broker-1'], 180_000, runner);
+
+  // The JVM runs the jars of the tag's version; the tiny cluster (apache/kafka:<kafka>) the pinned ones.
+  const classpath = (pid: number): string => {
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return args[args.indexOf('-cp') + 1]!;
+  };
+  assert.equal(classpath(runner.processes().get(`${NAMESPACE}/old-broker-1`)!.pid), `${kafkaHome(kafkaPrevious)}/libs/*`);
+  assert.equal(classpath(runner.processes().get(KEY)!.pid), `${kafkaHome(kafka)}/libs/*`);
+  // Kafka says so itself: AppInfoParser's start-up line, and the highest metadata.version it
+  // supports, which is its own release's latest production level (4.4 would support more).
+  const log = readFileSync(`${runner.podDir(NAMESPACE, 'old-broker-1')}/container.log`, 'utf8');
+  assert.match(log, new RegExp(`Kafka version: ${kafkaPrevious.replace(/\./g, '\\.')}\\b`));
+  assert.doesNotMatch(log, new RegExp(`Kafka version: ${kafka.replace(/\./g, '\\.')}\\b`));
+  const address = await runner.map.address(`old-broker-1.${NAMESPACE}.svc.cluster.local`, 9092);
+  const conn = await KafkaConnection.open(address, { clientId: 'pod-runner-test' });
+  try {
+    const res = await conn.send(ApiVersions, { clientSoftwareName: 'pod-runner-test', clientSoftwareVersion: '0' });
+    const mv = res.supportedFeatures.find((f) => f.name === 'metadata.version');
+    assert.equal(mv?.maxVersion, metadataVersionOf(kafkaPrevious)!.level, JSON.stringify(res.supportedFeatures));
+  } finally {
+    conn.close();
+  }
+});
+
+test('a Pod whose image tag names a Kafka the bed has not installed waits with ErrImagePull', async () => {
+  const name = 'not-installed';
+  const before = runner.problems.length;
+  await applyManifests(kube.client, [{
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: { name, namespace: NAMESPACE, labels: { 'app.kubernetes.io/managed-by': 'kafka-cdk8s' } },
+    spec: {
+      // The namespace enforces Pod Security "restricted", as the synthesized Namespace does.
+      securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [{
+        name: 'kafka', image: 'apache/kafka:3.9.0', command: ['bash', '-c', 'sleep 600'],
+        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+      }],
+    },
+  }]);
+  const path = `/api/v1/namespaces/${NAMESPACE}/pods/${name}`;
+  const waiting = await waitFor('ErrImagePull', async () => {
+    const p = (await kubeRequest(kube.client, 'GET', path)).body;
+    return p.status?.containerStatuses?.[0]?.state?.waiting;
+  }, 30_000);
+  assert.equal(waiting.reason, 'ErrImagePull');
+  assert.match(waiting.message, /image apache\/kafka:3\.9\.0: the test bed has no Kafka 3\.9\.0/);
+  const pod = (await kubeRequest(kube.client, 'GET', path)).body;
+  assert.equal(pod.spec.nodeName, RUNNER_NODE_NAME, 'bound, as a kubelet gets the Pod before it pulls');
+  assert.equal(pod.status.phase, 'Pending');
+  assert.equal(runner.processes().get(`${NAMESPACE}/${name}`), undefined, 'nothing runs');
+  const problems = runner.problems.slice(before).filter((p) => p.startsWith(`${NAMESPACE}/${name}: `));
+  assert.equal(problems.length, 1, problems.join('\n'));
+  assert.match(problems[0]!, /has no Kafka 3\.9\.0 \(it installs versions\.json's kafka and kafkaPrevious: /);
+  assert.match(runner.diagnostics(NAMESPACE, name), /never run\n.*has no Kafka 3\.9\.0/);
 });
 
 /** The server.properties a Kafka JVM was started with: the argument after the main class. */

@@ -71,10 +71,10 @@ export async function startBedCluster(spec: Record<string, unknown>): Promise<Be
     admin = createKafkaAdmin({ brokers: bootstrap, clientId: 'bed-cluster', requestTimeoutMs: 5_000 });
     const kafka = new Kafka({ clientId: 'bed-cluster', brokers: bootstrap, logLevel: logLevel.NOTHING, retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1000 } });
     const podStates = async (): Promise<Map<string, PodSample>> => {
-      const res = await kubeRequest(kube.client, 'GET', `/api/v1/namespaces/${namespace}/pods`);
+      // Every node Pod of the cluster, also of nodes added or removed since it started.
+      const res = await kubeRequest(kube.client, 'GET', `/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(`kafka-cdk8s.io/cluster=${name},kafka-cdk8s.io/node-id`)}`);
       const out = new Map<string, PodSample>();
       for (const p of res.body?.items ?? []) {
-        if (!pods.includes(p.metadata.name)) continue;
         out.set(p.metadata.name, {
           uid: p.metadata.uid,
           ready: isReady(p),
@@ -94,10 +94,15 @@ export async function startBedCluster(spec: Record<string, unknown>): Promise<Be
         return want.every(([n, h]) => now.get(n)?.hash === h && now.get(n)?.ready) || undefined;
       },
       async apply(next) {
+        // Create-only objects (Pods, claims) only when missing; everything else applied.
         const out = synthCluster(next);
-        const existing = await podStates();
-        const objects = toObjects(out.yaml).filter((o) => !((o.metadata.labels as Record<string, string> | undefined)?.[LABEL_CREATE_ONLY] && (o.kind !== 'Pod' || existing.has(o.metadata.name))));
-        await applyManifests(kube.client, objects.filter((o) => o.kind !== 'PersistentVolumeClaim'), { fieldManager: 'gitops' });
+        const existing = new Set<string>();
+        for (const kind of ['pods', 'persistentvolumeclaims']) {
+          const res = await kubeRequest(kube.client, 'GET', `/api/v1/namespaces/${namespace}/${kind}`);
+          for (const o of res.body?.items ?? []) existing.add(`${kind === 'pods' ? 'Pod' : 'PersistentVolumeClaim'}/${o.metadata.name}`);
+        }
+        const objects = toObjects(out.yaml).filter((o) => !((o.metadata.labels as Record<string, string> | undefined)?.[LABEL_CREATE_ONLY] && existing.has(`${o.kind}/${o.metadata.name}`)));
+        await applyManifests(kube.client, objects, { fieldManager: 'gitops' });
       },
       startController: (opts = {}) => ControllerProcess.start({
         kube: kube.client, server: kube.url, caData: kube.caData, namespace, cluster: name, bootstrap, ...opts,

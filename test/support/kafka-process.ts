@@ -2,8 +2,10 @@
  * Format and run ONE Kafka node (broker, controller or both) as a local JVM process.
  *
  * Independent of the cluster helper on purpose: the pod runner reuses it to run Kafka pods
- * locally. Kafka is installed (jars only) by `bash test/bed/install-kafka.sh`; nodes are
- * started with `java -cp '<home>/libs/*' kafka.Kafka <server.properties>`.
+ * locally. Kafka is installed (jars only) by `bash test/bed/install-kafka.sh`: versions.json's
+ * kafka and kafkaPrevious, each in its own home (kafkaHome(version)); nodes are started with
+ * `java -cp '<home>/libs/*' kafka.Kafka <server.properties>` (the pinned kafka's home unless
+ * `home` is given).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
@@ -51,13 +53,23 @@ export const TOOL_JVM_OPTS: readonly string[] = ['-Xms32m', '-Xmx128m', '-XX:+Us
 
 export interface Versions {
   kafka: string;
+  /** The older Kafka the bed also installs, for upgrade tests. */
+  kafkaPrevious: string;
   scala: string;
 }
 
 export function readVersions(): Versions {
   const v = JSON.parse(readFileSync(join(REPO_ROOT, 'versions.json'), 'utf8')) as Record<string, unknown>;
-  if (typeof v.kafka !== 'string' || typeof v.scala !== 'string') throw new Error('versions.json: "kafka" and "scala" must be strings');
-  return { kafka: v.kafka, scala: v.scala };
+  if (typeof v.kafka !== 'string' || typeof v.kafkaPrevious !== 'string' || typeof v.scala !== 'string') {
+    throw new Error('versions.json: "kafka", "kafkaPrevious" and "scala" must be strings');
+  }
+  return { kafka: v.kafka, kafkaPrevious: v.kafkaPrevious, scala: v.scala };
+}
+
+/** The Kafka versions install-kafka.sh installs: versions.json's kafka, then kafkaPrevious. */
+export function bedKafkaVersions(): string[] {
+  const { kafka, kafkaPrevious } = readVersions();
+  return [kafka, kafkaPrevious];
 }
 
 /** Cache root: $KAFKA_CDK8S_CACHE or ~/.cache/kafka-cdk8s (same rule as install-kafka.sh). */
@@ -67,17 +79,26 @@ export function kafkaCacheDir(): string {
 
 export class KafkaNotInstalledError extends Error {
   constructor(readonly home: string, readonly version: string) {
-    super(`Kafka ${version} is not installed in ${home}: run bash test/bed/install-kafka.sh`);
+    // install-kafka.sh installs versions.json's kafka and kafkaPrevious, or the versions it is given.
+    super(`Kafka ${version} is not installed in ${home}: run bash test/bed/install-kafka.sh (or bash test/bed/install-kafka.sh ${version})`);
     this.name = 'KafkaNotInstalledError';
   }
 }
 
-/** Install dir of the pinned Kafka (contains libs/). Throws KafkaNotInstalledError if absent. */
-export function kafkaHome(): string {
-  const { kafka } = readVersions();
-  const home = join(kafkaCacheDir(), `kafka-${kafka}`);
-  if (!existsSync(join(home, '.complete')) || !existsSync(join(home, 'libs'))) throw new KafkaNotInstalledError(home, kafka);
+/**
+ * Install dir (contains libs/) of a Kafka version, by default the pinned one (versions.json
+ * "kafka"). Throws KafkaNotInstalledError if absent.
+ */
+export function kafkaHome(version = readVersions().kafka): string {
+  const home = join(kafkaCacheDir(), `kafka-${version}`);
+  if (!isKafkaInstalled(version)) throw new KafkaNotInstalledError(home, version);
   return home;
+}
+
+/** True when install-kafka.sh has completed an install of this version (its marker is written last). */
+export function isKafkaInstalled(version: string): boolean {
+  const home = join(kafkaCacheDir(), `kafka-${version}`);
+  return existsSync(join(home, '.complete')) && existsSync(join(home, 'libs'));
 }
 
 /** The `-cp` value for a Kafka install (the JVM expands the wildcard). */

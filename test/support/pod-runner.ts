@@ -10,10 +10,11 @@
  *     exec Kafka), with the container's env, run by bash on this machine. What a
  *     container would find at fixed places is mapped (see Localizer, the one place
  *     where addresses and paths are translated): /opt/kafka → the test bed's
- *     wrappers (test/bed/kafka/bin: the image's scripts over the bed's jars, small
- *     heaps), each emptyDir mount → a per-Pod dir (survives container restarts),
- *     each PVC mount → the claim's dir (survives the Pod), /tmp → a per-container-
- *     start dir (the container's own layer: a restart starts with an empty one), and
+ *     wrappers (test/bed/kafka/bin: the image's scripts over the bed's jars of the
+ *     Kafka version the image names, see "Image" below; small heaps), each emptyDir
+ *     mount → a per-Pod dir (survives container restarts), each PVC mount → the
+ *     claim's dir (survives the Pod), /tmp → a per-container-start dir (the
+ *     container's own layer: a restart starts with an empty one), and
  *     every <service host>:<port> and the Pod's own 127.0.0.1/localhost:<container
  *     port> → its loopback port (LoopbackMap). The runner sets
  *     KAFKA_CDK8S_BOOTSTRAP_WAIT_SECONDS to 3 unless the Pod sets it: the bed starts
@@ -36,6 +37,19 @@
  *     in it, then confirms the delete with grace 0. A PVC's dir survives its Pod, so a
  *     recreated Pod finds its data.
  *
+ * Image: the runner pulls nothing; the image's tag picks which of the bed's Kafka
+ * installations (test/bed/install-kafka.sh: versions.json's kafka and kafkaPrevious,
+ * each in its own kafka-<version>/ of the cache) the wrappers run, through
+ * KAFKA_CDK8S_BED_KAFKA_HOME, so a cluster can be upgraded by changing its Pods' image:
+ *  - a tag that names a Kafka version (starts with digits and a dot, e.g. apache/kafka:4.3.1
+ *    or registry.example.com/kafka:4.3.1, whatever the repository) runs that version; if the
+ *    bed has not installed it, the container never starts: the Pod reports waiting
+ *    ErrImagePull with the reason, and the runner records a problem;
+ *  - no tag, "latest", any other tag, or a digest (the tag of a digest-pinned image says
+ *    nothing reliable) runs versions.json's kafka.
+ * Fixed for the Pod's life, as the image is for a container (the controller replaces Pods
+ * to change their image; an in-place image update is not followed).
+ *
  * A container is a process group: its main process (bash, which execs the JVM) and
  * whatever it starts; an exec probe is a process group of its own.
  */
@@ -48,7 +62,10 @@ import { KafkaConnection } from '../../lib/controller/adapters/kafka/connection.
 import { CLUSTER_METADATA_TOPIC, DescribeQuorum } from '../../lib/controller/adapters/kafka/requests.js';
 import { ENV } from '../../lib/render/start-script.js';
 import { kubeRequest, kubeWatch, type KubeClientConfig } from './kube-apply.js';
-import { REPO_ROOT, exitedOnBusyPort, fileSize, kafkaHome, readFrom, tailFile, type ExitInfo, type KafkaNodeHandle } from './kafka-process.js';
+import {
+  REPO_ROOT, bedKafkaVersions, exitedOnBusyPort, fileSize, isKafkaInstalled, kafkaHome, readFrom, readVersions, tailFile,
+  type ExitInfo, type KafkaNodeHandle,
+} from './kafka-process.js';
 import { allocatePort } from './ports.js';
 import { killAtExit, killGroup } from './process-groups.js';
 
@@ -62,6 +79,8 @@ const IMAGE_KAFKA_HOME = '/opt/kafka';
 const BOOTSTRAP_WAIT_SECONDS = '3';
 /** Tells the wrappers where the bed's jars are (see test/bed/kafka/bin/kafka-run-class.sh). */
 const BED_KAFKA_HOME_ENV = 'KAFKA_CDK8S_BED_KAFKA_HOME';
+/** An image tag that names a Kafka version (4.3.1, also 4.3 or 4.3.1-rc0, which the bed never installs). */
+const VERSION_TAG = /^\d+\.\d/;
 /** Of this machine's env, only what a container's image would provide (and the bed's own switches). */
 const PASSED_ENV = ['PATH', 'JAVA_HOME', 'LANG', 'LC_ALL', 'KAFKA_CDK8S_CACHE', 'KAFKA_CDK8S_NO_CDS'];
 /** A started container whose probe port does not answer by then is reported as a problem (it keeps running). */
@@ -171,6 +190,38 @@ class Localizer {
       return g.path === '/tmp' ? tmpDir : this.paths.get(g.path!)!;
     });
   }
+}
+
+/**
+ * The Kafka version a container image runs in the bed (see "Image" in the header): the
+ * version its tag names, or versions.json's kafka when the tag names none.
+ */
+export function kafkaVersionOfImage(image: string): { version: string; named: boolean } {
+  const tag = imageTag(image);
+  if (tag !== undefined && VERSION_TAG.test(tag)) return { version: tag, named: true };
+  return { version: readVersions().kafka, named: false };
+}
+
+/** The tag of an image reference; undefined when it has none or is pinned by digest. */
+export function imageTag(image: string): string | undefined {
+  if (image.includes('@')) return undefined;
+  const colon = image.lastIndexOf(':');
+  // A colon before the last '/' is a registry port (localhost:5000/kafka), not a tag.
+  return colon > image.lastIndexOf('/') ? image.slice(colon + 1) : undefined;
+}
+
+/**
+ * The Kafka installation (KAFKA_CDK8S_BED_KAFKA_HOME) a container image runs; throws, with
+ * what to do, when its tag names a version the bed has not installed.
+ */
+export function kafkaHomeOfImage(image: string): string {
+  const { version, named } = kafkaVersionOfImage(image);
+  if (!named || isKafkaInstalled(version)) return kafkaHome(version);
+  const bed = bedKafkaVersions();
+  const hint = bed.includes(version) ? 'run bash test/bed/install-kafka.sh'
+    : /^\d+\.\d+\.\d+$/.test(version) ? `use a tag of ${bed.join(' or ')}, or install it: bash test/bed/install-kafka.sh ${version}`
+      : `use a tag of ${bed.join(' or ')}`;
+  throw new Error(`image ${image}: the test bed has no Kafka ${version} (it installs versions.json's kafka and kafkaPrevious: ${bed.join(', ')}); ${hint}`);
 }
 
 function escapeRegExp(s: string): string {
@@ -369,7 +420,10 @@ export class PodRunner {
   /** The tail of a Pod's container log and probe log, for test failure messages. */
   diagnostics(namespace: string, name: string, lines = 30): string {
     const launch = this.lastByKey.get(`${namespace}/${name}`)?.launch;
-    if (!launch) return `${namespace}/${name}: never run`;
+    if (!launch) {
+      const why = this.errors.filter((e) => e.startsWith(`${namespace}/${name}: `));
+      return `${namespace}/${name}: never run${why.length > 0 ? `\n${why.join('\n')}` : ''}`;
+    }
     return `--- ${namespace}/${name} container log (tail) ---\n${tailFile(launch.logFile, lines)}\n` +
       `--- ${namespace}/${name} probe log (tail) ---\n${tailFile(launch.probeLog, lines)}`;
   }
@@ -447,6 +501,14 @@ export class PodRunner {
     }
     if (pod.spec.containers.length !== 1) throw new Error(`the runner runs Pods of one container, not ${pod.spec.containers.length}`);
     const container = pod.spec.containers[0]!;
+    let bedKafkaHome: string;
+    try {
+      bedKafkaHome = kafkaHomeOfImage(container.image ?? '');
+    } catch (err) {
+      // As a kubelet that cannot pull the image: the Pod stays Pending and says why.
+      await this.reportImageProblem(base, container.image ?? '', (err as Error).message);
+      throw err;
+    }
     const argv = [...(container.command ?? []), ...(container.args ?? [])];
     if (argv.length === 0) throw new Error('the container has no command (the runner has no image to take one from)');
     const podDir = join(this.workDir, 'pods', namespace, `${name}-${state.uid.slice(0, 8)}`);
@@ -466,7 +528,7 @@ export class PodRunner {
     // What the image and the bed provide (never mapped: these are this machine's paths), then the Pod's env.
     const hostEnv: Record<string, string> = {};
     for (const k of PASSED_ENV) if (process.env[k] !== undefined) hostEnv[k] = process.env[k]!;
-    hostEnv[BED_KAFKA_HOME_ENV] = kafkaHome();
+    hostEnv[BED_KAFKA_HOME_ENV] = bedKafkaHome;
     const env: Record<string, string> = { [ENV.bootstrapWaitSeconds]: BOOTSTRAP_WAIT_SECONDS };
     for (const e of container.env ?? []) {
       if (e.valueFrom !== undefined) throw new Error(`env ${e.name}: valueFrom is not supported by the runner`);
@@ -522,6 +584,26 @@ export class PodRunner {
       liveness: probe(container.livenessProbe, 'livenessProbe'),
       graceMs: (pod.spec.terminationGracePeriodSeconds ?? 30) * 1000,
     };
+  }
+
+  /** The status of a Pod whose image cannot run: Pending, its container waiting with ErrImagePull. */
+  private async reportImageProblem(base: string, image: string, message: string): Promise<void> {
+    const now = new Date().toISOString();
+    const status = {
+      phase: 'Pending',
+      hostIP: '127.0.0.1',
+      startTime: now,
+      conditions: [
+        { type: 'PodScheduled', status: 'True', lastTransitionTime: now },
+        { type: 'Ready', status: 'False', lastTransitionTime: now, reason: 'ContainersNotReady', message: 'containers with unready status: [kafka]' },
+      ],
+      containerStatuses: [{
+        name: 'kafka', image, imageID: '', ready: false, started: false, restartCount: 0,
+        state: { waiting: { reason: 'ErrImagePull', message } }, lastState: {},
+      }],
+    };
+    const res = await kubeRequest(this.opts.kube, 'PATCH', `${base}/status`, { status }, 'application/merge-patch+json');
+    if (res.statusCode >= 300 && res.statusCode !== 404) this.errors.push(`${base}: status: ${res.statusCode} ${res.text}`);
   }
 
   /**

@@ -15,7 +15,7 @@ test('synth writes one <cluster>.k8s.yaml and is byte-identical across runs', (t
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const first = run('synth', '-f', EXAMPLE_FILE, '-o', join(dir, 'a'));
   assert.equal(first.status, 0, first.stderr);
-  assert.match(first.stderr, /wrote .*demo\.k8s\.yaml \(34 objects, cluster kafka\/demo\)/);
+  assert.match(first.stderr, /wrote .*demo\.k8s\.yaml \(35 objects, cluster kafka\/demo\)/);
   assert.equal(run('synth', '-f', EXAMPLE_FILE, '-o', join(dir, 'b')).status, 0);
   assert.deepEqual(readdirSync(join(dir, 'a')), ['demo.k8s.yaml']);
   assert.equal(readFileSync(join(dir, 'a', 'demo.k8s.yaml'), 'utf8'), readFileSync(join(dir, 'b', 'demo.k8s.yaml'), 'utf8'));

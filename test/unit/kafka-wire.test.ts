@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { KafkaProtocolError, kafkaErrorInfo, throwIfError } from '../../lib/controller/adapters/kafka/errors.js';
-import { DescribeQuorum, IncrementalAlterConfigs, encodeBody } from '../../lib/controller/adapters/kafka/requests.js';
+import {
+  AddRaftVoter,
+  ApiVersions,
+  DescribeCluster,
+  DescribeQuorum,
+  IncrementalAlterConfigs,
+  RemoveRaftVoter,
+  UpdateFeatures,
+  encodeBody,
+} from '../../lib/controller/adapters/kafka/requests.js';
 import { FrameDecoder, Reader, Writer, encodeRequest, frame, writeRequestHeader } from '../../lib/controller/adapters/kafka/wire.js';
 
 const hex = (b: Buffer): string => b.toString('hex');
@@ -236,6 +245,166 @@ describe('DescribeQuorum', () => {
   });
 });
 
+const DIR = 'AAECAwQFBgcICQoLDA0ODw'; // bytes 00..0f
+const DIR_HEX = '000102030405060708090a0b0c0d0e0f';
+/** COMPACT_STRING of ASCII text, as hex. */
+const cs = (t: string): string => (t.length + 1).toString(16).padStart(2, '0') + Buffer.from(t).toString('hex');
+
+describe('AddRaftVoter / RemoveRaftVoter encoding', () => {
+  const add = { clusterId: null, timeoutMs: 30_000, voterId: 9003, voterDirectoryId: DIR, listeners: [{ name: 'CONTROLLER', host: '127.0.0.1', port: 9093 }] };
+  const body = '00' + '00007530' + '0000232b' + DIR_HEX + '02' + cs('CONTROLLER') + cs('127.0.0.1') + '2385' + '00';
+  it('v0: ClusterId null, TimeoutMs, VoterId, VoterDirectoryId, Listeners [Name, Host, uint16 Port]', () => {
+    assert.equal(hex(encodeBody(AddRaftVoter, add, 0)), body + '00');
+  });
+  it('v1 adds AckWhenCommitted (default true) before the tagged fields', () => {
+    assert.equal(hex(encodeBody(AddRaftVoter, add, 1)), body + '01' + '00');
+    assert.equal(hex(encodeBody(AddRaftVoter, { ...add, ackWhenCommitted: false }, 1)), body + '00' + '00');
+  });
+  it('v0 cannot ack before commit, so it refuses ackWhenCommitted=false', () => {
+    assert.throws(() => encodeBody(AddRaftVoter, { ...add, ackWhenCommitted: false }, 0), /needs v1/);
+  });
+  it('a hex directory id encodes like its base64url form', () => {
+    assert.equal(hex(encodeBody(AddRaftVoter, { ...add, voterDirectoryId: DIR_HEX }, 0)), body + '00');
+  });
+  it('full request uses header v2 (flexible from v0)', () => {
+    const b = encodeRequest(AddRaftVoter, 1, 5, 'c', add);
+    assert.equal(hex(b.subarray(0, 12)), '0050' + '0001' + '00000005' + '000163' + '00');
+  });
+  it('RemoveRaftVoter v0: ClusterId, VoterId, VoterDirectoryId', () => {
+    assert.equal(hex(encodeBody(RemoveRaftVoter, { clusterId: 'abc', voterId: 9003, voterDirectoryId: DIR }, 0)), cs('abc') + '0000232b' + DIR_HEX + '00');
+    assert.equal(hex(encodeBody(RemoveRaftVoter, { clusterId: null, voterId: 1, voterDirectoryId: DIR }, 0)), '00' + '00000001' + DIR_HEX + '00');
+  });
+  it('decodes the shared response layout (ThrottleTimeMs, ErrorCode, ErrorMessage)', () => {
+    const r = rd('00000000' + '007e' + cs('dup') + '00');
+    assert.deepEqual(AddRaftVoter.decode(r, 1), { throttleTimeMs: 0, errorCode: 126, errorMessage: 'dup' });
+    assert.equal(r.remaining, 0);
+    assert.deepEqual(RemoveRaftVoter.decode(rd('00000005' + '0000' + '00' + '00'), 0), { throttleTimeMs: 5, errorCode: 0, errorMessage: null });
+  });
+});
+
+describe('UpdateFeatures encoding', () => {
+  const mv = (upgradeType: 'upgrade' | 'safe-downgrade' | 'unsafe-downgrade', validateOnly = false) => ({
+    timeoutMs: 60_000,
+    featureUpdates: [{ feature: 'metadata.version', maxVersionLevel: 33, upgradeType }],
+    validateOnly,
+  });
+  const head = '0000ea60' + '02' + cs('metadata.version') + '0021';
+  it('v0: AllowDowngrade bool per feature, no ValidateOnly', () => {
+    assert.equal(hex(encodeBody(UpdateFeatures, mv('upgrade'), 0)), head + '00' + '00' + '00');
+    assert.equal(hex(encodeBody(UpdateFeatures, mv('safe-downgrade'), 0)), head + '01' + '00' + '00');
+  });
+  it('v0 refuses what it cannot express (validate-only, unsafe downgrade) instead of doing more', () => {
+    assert.throws(() => encodeBody(UpdateFeatures, mv('upgrade', true), 0), /no ValidateOnly/);
+    assert.throws(() => encodeBody(UpdateFeatures, mv('unsafe-downgrade'), 0), /cannot unsafe-downgrade/);
+  });
+  it('v1 and v2: UpgradeType int8 (1 upgrade, 2 safe, 3 unsafe) and ValidateOnly', () => {
+    for (const v of [1, 2]) {
+      assert.equal(hex(encodeBody(UpdateFeatures, mv('upgrade'), v)), head + '01' + '00' + '00' + '00');
+      assert.equal(hex(encodeBody(UpdateFeatures, mv('safe-downgrade', true), v)), head + '02' + '00' + '01' + '00');
+      assert.equal(hex(encodeBody(UpdateFeatures, mv('unsafe-downgrade'), v)), head + '03' + '00' + '00' + '00');
+    }
+  });
+  it('decodes per-feature results (v0-1) and their absence (v2)', () => {
+    const v1 = rd('00000000' + '0000' + '00' + '02' + cs('metadata.version') + '005f' + cs('bad') + '00' + '00');
+    assert.deepEqual(UpdateFeatures.decode(v1, 1), { throttleTimeMs: 0, errorCode: 0, errorMessage: null, results: [{ feature: 'metadata.version', errorCode: 95, errorMessage: 'bad' }] });
+    assert.equal(v1.remaining, 0);
+    const v2 = rd('00000000' + '005f' + cs('bad') + '00');
+    assert.deepEqual(UpdateFeatures.decode(v2, 2), { throttleTimeMs: 0, errorCode: 95, errorMessage: 'bad', results: [] });
+    assert.equal(v2.remaining, 0);
+  });
+});
+
+describe('DescribeCluster', () => {
+  const req = { includeClusterAuthorizedOperations: false, endpointType: 'controller' as const, includeFencedBrokers: true };
+  it('encodes v0 (brokers only), v1 (+EndpointType), v2 (+IncludeFencedBrokers)', () => {
+    assert.equal(hex(encodeBody(DescribeCluster, { ...req, endpointType: 'broker' }, 0)), '00' + '00');
+    assert.throws(() => encodeBody(DescribeCluster, req, 0), /only describe brokers/);
+    assert.equal(hex(encodeBody(DescribeCluster, req, 1)), '00' + '02' + '00');
+    assert.equal(hex(encodeBody(DescribeCluster, req, 2)), '00' + '02' + '01' + '00');
+  });
+  it('decodes a hand-built v2 response (EndpointType, IsFenced)', () => {
+    const body =
+      '00000000' + '0000' + '00' + // throttle, error, message null
+      '02' + // EndpointType controller
+      cs('cid') + '00002329' + // ClusterId, ControllerId 9001
+      '03' + // 2 nodes
+      ('00002328' + cs('h0') + '00002385' + '00' + '00' + '00') + // 9000 h0:9093 rack null, not fenced
+      ('0000232b' + cs('h3') + '00002386' + cs('r1') + '01' + '00') + // 9003 h3:9094 rack r1, fenced
+      '80000000' + '00'; // ClusterAuthorizedOperations (omitted), tags
+    const r = rd(body);
+    const res = DescribeCluster.decode(r, 2);
+    assert.equal(r.remaining, 0);
+    assert.deepEqual(res, {
+      throttleTimeMs: 0,
+      errorCode: 0,
+      errorMessage: null,
+      endpointType: 'controller',
+      clusterId: 'cid',
+      controllerId: 9001,
+      brokers: [
+        { brokerId: 9000, host: 'h0', port: 9093, rack: null, isFenced: false },
+        { brokerId: 9003, host: 'h3', port: 9094, rack: 'r1', isFenced: true },
+      ],
+      clusterAuthorizedOperations: -2147483648,
+    });
+  });
+  it('v0 responses have no EndpointType (brokers) and no IsFenced', () => {
+    const res = DescribeCluster.decode(rd('00000000' + '0000' + '00' + cs('cid') + '00000001' + '02' + '00000001' + cs('h') + '00002383' + '00' + '00' + '80000000' + '00'), 0);
+    assert.equal(res.endpointType, 'broker');
+    assert.deepEqual(res.brokers, [{ brokerId: 1, host: 'h', port: 9091, rack: null, isFenced: false }]);
+  });
+});
+
+describe('ApiVersions', () => {
+  it('v3 and v4 requests carry the client software name and version', () => {
+    const req = { clientSoftwareName: 'k', clientSoftwareVersion: '1' };
+    assert.equal(hex(encodeBody(ApiVersions, req, 3)), cs('k') + cs('1') + '00');
+    assert.equal(hex(encodeBody(ApiVersions, req, 4)), cs('k') + cs('1') + '00');
+    assert.equal(hex(encodeBody(ApiVersions, req, 0)), '');
+  });
+  it('decodes a hand-built v3 body with SupportedFeatures (tag 0), FinalizedFeaturesEpoch (1), FinalizedFeatures (2)', () => {
+    const supported = '03' + (cs('metadata.version') + '0007' + '0021' + '00') + (cs('kraft.version') + '0000' + '0001' + '00');
+    const epoch = '000000000000012c'; // 300
+    const finalized = '03' + (cs('metadata.version') + '001e' + '001e' + '00') + (cs('kraft.version') + '0001' + '0001' + '00');
+    const size = (h: string): string => (h.length / 2).toString(16).padStart(2, '0'); // all < 128 bytes: one-byte uvarint
+    const body =
+      '0000' + // ErrorCode
+      '02' + ('0012' + '0000' + '0004' + '00') + // ApiKeys: ApiVersions 0-4
+      '00000000' + // ThrottleTimeMs
+      '04' + // 4 tagged fields, tag 3 (ZkMigrationReady) is skipped
+      ('00' + size(supported) + supported) +
+      ('01' + size(epoch) + epoch) +
+      ('02' + size(finalized) + finalized) +
+      ('03' + '01' + '00');
+    const r = rd(body);
+    const res = ApiVersions.decode(r, 3);
+    assert.equal(r.remaining, 0);
+    assert.deepEqual(res, {
+      errorCode: 0,
+      apiKeys: [{ apiKey: 18, minVersion: 0, maxVersion: 4 }],
+      throttleTimeMs: 0,
+      supportedFeatures: [
+        { name: 'metadata.version', minVersion: 7, maxVersion: 33 },
+        { name: 'kraft.version', minVersion: 0, maxVersion: 1 },
+      ],
+      finalizedFeaturesEpoch: 300,
+      finalizedFeatures: [
+        { name: 'metadata.version', maxVersionLevel: 30, minVersionLevel: 30 },
+        { name: 'kraft.version', maxVersionLevel: 1, minVersionLevel: 1 },
+      ],
+    });
+  });
+  it('without the tags (or before v3): no features, epoch -1', () => {
+    const v3 = ApiVersions.decode(rd('0000' + '01' + '00000000' + '00'), 3);
+    assert.deepEqual([v3.supportedFeatures, v3.finalizedFeatures, v3.finalizedFeaturesEpoch], [[], [], -1]);
+    const v0 = ApiVersions.decode(rd('0000' + '00000001' + '0012' + '0000' + '0003'), 0);
+    assert.deepEqual(v0, { errorCode: 0, apiKeys: [{ apiKey: 18, minVersion: 0, maxVersion: 3 }], throttleTimeMs: 0, supportedFeatures: [], finalizedFeaturesEpoch: -1, finalizedFeatures: [] });
+  });
+  it('a tagged field with bytes left over is a decode error', () => {
+    assert.throws(() => ApiVersions.decode(rd('0000' + '01' + '00000000' + '01' + '01' + '09' + '000000000000012c' + 'ff'), 3), /FinalizedFeaturesEpoch: 1 unexpected trailing bytes/);
+  });
+});
+
 describe('errors', () => {
   it('maps codes to names and retriability', () => {
     assert.deepEqual(kafkaErrorInfo(40), { name: 'INVALID_CONFIG', retriable: false });
@@ -243,6 +412,12 @@ describe('errors', () => {
     assert.equal(kafkaErrorInfo(41).retriable, true);
     assert.equal(kafkaErrorInfo(-1).name, 'UNKNOWN_SERVER_ERROR');
     assert.equal(kafkaErrorInfo(9999).name, 'UNKNOWN_ERROR_9999');
+  });
+  it('names the codes of voter changes and feature updates', () => {
+    assert.deepEqual(
+      [95, 114, 125, 126, 127].map((c) => kafkaErrorInfo(c).name),
+      ['INVALID_UPDATE_VERSION', 'MISMATCHED_ENDPOINT_TYPE', 'INVALID_VOTER_KEY', 'DUPLICATE_VOTER', 'VOTER_NOT_FOUND'],
+    );
   });
   it('throwIfError raises a KafkaProtocolError carrying code, type and server message', () => {
     assert.doesNotThrow(() => throwIfError(0, null));

@@ -42,12 +42,14 @@ test('on by default: a ServiceAccount, Role, RoleBinding, Deployment and Service
   assert.equal(model.lease, 'demo-operator');
 });
 
-test('the Role allows exactly what the controller does; changes are limited to its own state ConfigMap and Lease', () => {
+test('the Role allows exactly what the controller does; changes are limited to its own state ConfigMap and Lease, deletions to retiring a controller', () => {
   const objects = synthObjects(exampleSpec());
   assert.deepEqual(byKey(objects, 'Role/demo-operator').rules, [
     { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'delete', 'patch'] },
-    { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch', 'create'] },
+    { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch', 'create', 'delete'] },
     { apiGroups: [''], resources: ['configmaps'], resourceNames: ['demo-operator-state'], verbs: ['update', 'patch'] },
+    { apiGroups: [''], resources: ['services'], verbs: ['delete'] },
+    { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['get', 'delete'] },
     { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
     { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },

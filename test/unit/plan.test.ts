@@ -233,10 +233,12 @@ test('more controllers: created, with the quorum findings of quorum-change.ts', 
   assert.ok(expected.length > 0);
   assert.deepEqual(r.quorum, expected);
   assert.match(formatText(r), /\nControllers:\n {2}- controllers 9003, 9004 will be created and join the quorum as observers/);
-  // Every running node's bootstrap servers change, but a running node has no use for them:
-  // no restart, the new list comes with its next one.
-  assert.equal(node(r, 'demo-broker-0').action, 'annotate');
-  assert.deepEqual(node(r, 'demo-broker-0').reasons, []);
+  // Every running node's bootstrap servers change (and the controllers' quorum env), but a
+  // running node has no use for them: no restart, the new ones come with its next start.
+  for (const name of ['demo-broker-0', ...CONTROLLERS]) {
+    assert.equal(node(r, name).action, 'annotate', name);
+    assert.deepEqual(node(r, name).reasons, [], name);
+  }
 });
 
 test('values of sensitive keys are hidden in every format', () => {
@@ -273,7 +275,7 @@ test('json: the documented shape', () => {
   after.brokers[1].config = { 'auto.create.topics.enable': true };
   const r = plan(baseSpec(), after);
   const json = JSON.parse(formatJson(r));
-  assert.deepEqual(Object.keys(json), ['cluster', 'namespace', 'summary', 'clusterWide', 'restartOrder', 'nodes', 'quorum']);
+  assert.deepEqual(Object.keys(json), ['cluster', 'namespace', 'summary', 'clusterWide', 'restartOrder', 'nodes', 'quorum', 'upgrade']);
   const change = { key: 'min.insync.replicas', from: '2', to: '1', op: 'SET', value: '1' };
   const live = (name: string, id: number, roles: string[]) => ({ name, id, roles, action: 'live', reasons: [], perBroker: [], clusterWide: [change] });
   assert.deepEqual(json, {
@@ -297,6 +299,7 @@ test('json: the documented shape', () => {
       live('demo-broker-3', 3, ['broker']),
     ],
     quorum: [],
+    upgrade: [],
   });
   assert.ok(Array.isArray(JSON.parse(formatJson([r, r]))), 'several clusters: an array');
 });
@@ -358,6 +361,7 @@ test('text: aligned columns; DELETE ops and unchanged nodes read well', () => {
       },
     ],
     quorum: [],
+    upgrade: [],
   };
   const lines = formatText(report).split('\n');
   assert.equal(lines[0], 'Plan for cluster ns/c: 1 changes live, 1 unchanged');
@@ -492,4 +496,32 @@ test('plan: bad input exits 1 with a clear message; a plan with restarts still e
   const invalid = run(['plan', '-f', spec, '--previous', dir]);
   assert.equal(invalid.status, 1);
   assert.match(invalid.stderr, /error: invalid cluster spec in .*cluster\.yaml \(\d+ problems?\):\n {2}- brokers\[1\]\.id: duplicate broker id 0/);
+});
+
+test('an upgrade: every node restarts, then metadata.version is finalized, one-way; plan says how to keep a way back', () => {
+  const before = { ...baseSpec(), kafka: { version: '4.3.1' } };
+  const after = { ...baseSpec(), kafka: { version: '4.4.0' } };
+  const r = plan(before, after);
+  assert.equal(r.summary.restart, 7);
+  assert.deepEqual(r.restartOrder.slice(0, 4), BROKERS, 'brokers first');
+  assert.match(r.upgrade[0]!, /^kafka.version 4\.3\.1 → 4\.4\.0: every node restarts into the new image, one at a time/);
+  assert.match(r.upgrade[1]!, /finalizes metadata.version to 4\.4-IV\d \(level \d+\).*This is one-way: afterwards Kafka older than 4\.4 cannot run this cluster\. To keep a way back, set kafka.metadataVersion: '4\.3' first/);
+  assert.match(formatText(r), /\nKafka version:\n {2}- kafka.version 4\.3\.1 → 4\.4\.0/);
+  assert.match(formatMarkdown(r), /\*\*Kafka version\*\*/);
+
+  const held = plan(before, { ...after, kafka: { version: '4.4.0', metadataVersion: '4.3' } });
+  assert.match(held.upgrade[1]!, /^metadata.version stays at most 4\.3-IV\d \(level \d+\): kafka.metadataVersion holds it/);
+  const lifted = plan({ ...after, kafka: { version: '4.4.0', metadataVersion: '4.3' } }, after);
+  assert.equal(lifted.summary.restart, 0, 'lifting the hold restarts nothing');
+  assert.match(lifted.upgrade[0]!, /kafka.metadataVersion 4\.3 → \(none\): the controller finalizes metadata.version to 4\.4-IV\d.*one-way/);
+  const down = plan(after, before);
+  assert.match(down.upgrade[0]!, /^kafka.version 4\.4\.0 → 4\.3\.1 is a downgrade: the controller refuses it, restarting nothing, if metadata.version is finalized above 4\.3-IV\d/);
+  assert.deepEqual(plan(after, after).upgrade, [], 'no version change, nothing to say');
+});
+
+test('the previous Kafka version comes from the cluster document, or from a node\'s server.properties header in older output', () => {
+  const before = { ...baseSpec(), kafka: { version: '4.3.1' } };
+  const after = { ...baseSpec(), kafka: { version: '4.4.0' } };
+  const withoutDocument = plan(before, after, (objects) => objects.splice(objects.findIndex((o) => o?.metadata?.name === 'demo-cluster'), 1));
+  assert.match(withoutDocument.upgrade[0]!, /^kafka.version 4\.3\.1 → 4\.4\.0/);
 });

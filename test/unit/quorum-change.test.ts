@@ -21,15 +21,15 @@ test('3 -> 5 controllers: the new ones are observers until added as voters, one 
   spec.controllers.replicas = 5;
   const change = quorumChange([9000, 9001, 9002], resolveSpec(spec));
   assert.deepEqual(change.after, [9000, 9001, 9002, 9003, 9004]);
-  assert.match(change.notes[0]!, /^controllers 9003, 9004 will be created and join the quorum as observers, not voters: making each a voter needs AddRaftVoter/);
-  assert.match(change.notes.join('\n'), /the voter set stays \{9000, 9001, 9002\} until then: it needs 2 of 3 voters up/);
+  assert.match(change.notes[0]!, /^controllers 9003, 9004 will be created and join the quorum as observers; the kafka-cdk8s controller then adds each as a voter \(AddRaftVoter\) once it has caught up and every voter is caught up, one at a time/);
+  assert.match(change.notes.join('\n'), /voters \{9000, 9001, 9002\} → \{9000, 9001, 9002, 9003, 9004\}: additions first/);
 });
 
-test('3 -> 1 controllers: the leaving ones stay voters until removed, and their objects stay', () => {
+test('3 -> 1 controllers: the leaving ones are removed from the voters one at a time, and only then their objects', () => {
   const spec = exampleSpec();
   spec.controllers.replicas = 1;
   const notes = quorumChange([9000, 9001, 9002], resolveSpec(spec)).notes.join('\n');
-  assert.match(notes, /controllers 9001, 9002 leave the spec, but stay a voter: remove each with RemoveRaftVoter .* and only then delete its Pod/);
+  assert.match(notes, /controllers 9001, 9002 leave the spec: the kafka-cdk8s controller removes each from the voters \(RemoveRaftVoter\) while every other voter is caught up, one at a time \(the active controller first restarts to hand leadership over\), and only then deletes their Pod, Service and ConfigMap/);
   assert.deepEqual(quorumChange([9000, 9001, 9002], resolveSpec(exampleSpec())).notes, [], 'no change, nothing to say');
 });
 

@@ -116,7 +116,7 @@ test('removing a middle broker drops exactly its objects from Git, each of them 
   assert.deepEqual(diff, {
     added: [],
     removed: ['ConfigMap/demo-broker-1', 'PersistentVolumeClaim/demo-broker-1-data-0', 'Pod/demo-broker-1', 'Service/demo-broker-1'],
-    changed: ['PodDisruptionBudget/demo-brokers'],
+    changed: ['ConfigMap/demo-cluster', 'PodDisruptionBudget/demo-brokers'],
   });
   // Gone from Git, but the GitOps tools must keep every one of them until the controller drained broker 1.
   for (const o of synthObjects(four).filter((x) => diff.removed.includes(key(x)))) {
@@ -139,7 +139,7 @@ test('each node Pod carries the hash of its rendered config and spec, also store
   assert.notEqual(bumped.metadata.annotations![ANNOTATION_DESIRED_HASH], hash, 'a Pod spec change changes the hash');
 });
 
-test('GitOps markers: Pods and PVCs are create-only; per-node objects and the Namespace are prune-proof; the rest is applied normally', () => {
+test('GitOps markers: Pods and PVCs are create-only; per-node objects, the cluster document and the Namespace are prune-proof; the rest is applied normally', () => {
   const objects = synthObjects(exampleSpec());
   assert.deepEqual(GITOPS_PRUNE_PROOF_ANNOTATIONS, {
     'argocd.argoproj.io/compare-options': 'IgnoreExtraneous',
@@ -155,7 +155,9 @@ test('GitOps markers: Pods and PVCs are create-only; per-node objects and the Na
     if (o.kind === 'Pod' || o.kind === 'PersistentVolumeClaim') {
       assert.deepEqual(gitops, GITOPS_CREATE_ONLY_ANNOTATIONS, key(o));
       assert.equal(o.metadata.labels?.[LABEL_CREATE_ONLY], 'true', key(o));
-    } else if (o.kind === 'Namespace' || ((o.kind === 'ConfigMap' || o.kind === 'Service') && nodeNames.has(o.metadata.name))) {
+    } else if (o.kind === 'Namespace' || ((o.kind === 'ConfigMap' || o.kind === 'Service') && nodeNames.has(o.metadata.name))
+      // Without the cluster document the controller removes no voter: losing it is the safe side.
+      || (o.kind === 'ConfigMap' && o.metadata.name === 'demo-cluster')) {
       assert.deepEqual(gitops, GITOPS_PRUNE_PROOF_ANNOTATIONS, key(o));
       assert.equal(o.metadata.labels?.[LABEL_CREATE_ONLY], undefined, key(o));
     } else {

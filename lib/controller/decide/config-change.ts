@@ -16,11 +16,13 @@
  * Any change of a Pod field is a restart.
  * `controller.quorum.bootstrap.servers` changes with the controller set, but only helps a
  * node find the quorum when it starts: a running node needs no restart for it (it knows
- * the voters from the metadata log), and gets the new list at its next restart.
+ * the voters from the metadata log), and gets the new list at its next restart. The same
+ * holds for the start script's quorum env vars (initial controllers, quorum bootstrap).
  */
 import { ownedKeyReplacement } from '../../config/owned-keys.js';
 import { classifyKey, kafkaKey, type KeyKind } from '../../config/kafka-keys.js';
 import { changedPodFields } from '../../render/pod-fields.js';
+import { ENV } from '../../render/start-script.js';
 import { effectiveConfig, type NodeRole, type NodeState } from './node-state.js';
 import { compareStrings as compare } from '../../render/canonical.js';
 
@@ -89,6 +91,18 @@ export interface PlanOptions {
 
 /** Keys a running node has no use for: a change waits for the node's next restart. */
 const AT_NEXT_START: ReadonlySet<string> = new Set(['controller.quorum.bootstrap.servers']);
+/** Env vars only the start script reads, to find the quorum when a disk is empty (render/start-script.ts): likewise. */
+const AT_NEXT_START_ENV: ReadonlySet<string> = new Set([ENV.initialControllers, ENV.quorumBootstrap]);
+const ENV_FIELD = /^spec\.containers\[[^\]]+\]\.env$/;
+
+/** Whether the env differs in more than the vars that only matter at the next start. */
+function envNeedsRestart(running: NodeState, desired: NodeState): boolean {
+  if (!running.env || !desired.env) return true;
+  const names = new Set([...Object.keys(running.env), ...Object.keys(desired.env)]);
+  // Order matters to Kubernetes env (later entries may refer to earlier ones): compare it too.
+  const order = (env: Readonly<Record<string, string>>) => Object.keys(env).filter((n) => !AT_NEXT_START_ENV.has(n)).join('\n');
+  return [...names].some((n) => !AT_NEXT_START_ENV.has(n) && running.env![n] !== desired.env![n]) || order(running.env) !== order(desired.env);
+}
 
 const tableDefault = (key: string): string | undefined => {
   const d = kafkaKey(key)?.default;
@@ -106,7 +120,11 @@ export function planCluster(pairs: readonly NodePair[], opts: PlanOptions = {}):
     const d: Draft = { pair, restart: [], perBroker: [], clusterWide: [] };
     const { running: r, desired } = pair;
     if (!r.podFields || !desired.podFields) d.restart.push({ kind: 'pod-unknown' });
-    else for (const field of changedPodFields(r.podFields, desired.podFields)) d.restart.push({ kind: 'pod-field', field });
+    else {
+      for (const field of changedPodFields(r.podFields, desired.podFields)) {
+        if (!ENV_FIELD.test(field) || envNeedsRestart(r, desired)) d.restart.push({ kind: 'pod-field', field });
+      }
+    }
     const from = effectiveConfig(r);
     for (const key of sortedUnion(Object.keys(from), Object.keys(desired.properties))) {
       const change: KeyChange = { key, from: from[key], to: desired.properties[key] };

@@ -29,6 +29,8 @@ export interface NodeState {
   readonly properties: Readonly<Record<string, string>>;
   /** Changes made live since (see ANNOTATION_LIVE_CONFIG). Empty for a desired Pod. */
   readonly live: Readonly<Record<string, string>>;
+  /** The Kafka container's env (name → value), without server.properties. */
+  readonly env?: Readonly<Record<string, string>>;
   /** Pod field fingerprint (render/pod-fields.ts); undefined when the Pod has none. */
   readonly podFields?: Readonly<Record<string, string>>;
 }
@@ -53,6 +55,7 @@ export function readNodeState(pod: PodLike): NodeState {
     hash: annotations[ANNOTATION_DESIRED_HASH] ?? '',
     properties,
     live: parseJsonObject(annotations[ANNOTATION_LIVE_CONFIG], `Pod ${name} annotation ${ANNOTATION_LIVE_CONFIG}`) as Record<string, string>,
+    env: Object.fromEntries(env.filter((e) => e.name !== ENV.serverProperties).map((e) => [e.name, e.value ?? ''])),
     podFields: annotations[ANNOTATION_POD_FIELDS] === undefined
       ? undefined
       : parseJsonObject(annotations[ANNOTATION_POD_FIELDS], `Pod ${name} annotation ${ANNOTATION_POD_FIELDS}`) as Record<string, string>,

@@ -2,17 +2,23 @@
  * The Kafka adapter the controller talks to. kafkajs does what it does well (metadata,
  * topics, partition reassignments); our own typed requests (requests.ts) do what kafkajs
  * cannot: IncrementalAlterConfigs, configs of the cluster-wide default broker resource "",
- * and DescribeQuorum.
+ * DescribeQuorum, KRaft voter changes (KIP-853), features (KIP-584) and the controllers
+ * registered in the cluster metadata (KIP-919).
  */
 import kafkajs from 'kafkajs';
 import type { Admin as KafkajsAdmin, Kafka as KafkajsKafka } from 'kafkajs';
-import { KafkaConnection, formatAddress, parseAddress, type BrokerAddress, type SocketFactory } from './connection.js';
+import { KafkaConnection, formatAddress, parseAddress, type BrokerAddress, type NodeFeatureInfo, type SocketFactory } from './connection.js';
 import { KafkaConnectionError, KafkaProtocolError, throwIfError } from './errors.js';
 import {
+  AddRaftVoter,
   CLUSTER_METADATA_TOPIC,
+  DescribeCluster,
   DescribeConfigs,
   DescribeQuorum,
   IncrementalAlterConfigs,
+  RemoveRaftVoter,
+  UpdateFeatures,
+  type FeatureUpgradeType,
   type AlterableConfig,
   type ConfigEntry,
   type ConfigResourceType,
@@ -104,6 +110,33 @@ export interface OngoingReassignment {
   removingReplicas: number[];
 }
 
+export interface RaftVoterEndpoint {
+  name: string;
+  host: string;
+  port: number;
+}
+
+export interface FeatureRange {
+  min: number;
+  max: number;
+}
+
+export interface NodeFeatures {
+  /** Features this node supports (ApiVersions SupportedFeatures). */
+  supported: Record<string, FeatureRange>;
+  /** Cluster-wide finalized levels as this node knows them (FinalizedFeatures); max is the level. */
+  finalized: Record<string, FeatureRange>;
+  /** -1 when unknown. */
+  finalizedEpoch: number;
+}
+
+export interface ControllerRegistration {
+  id: number;
+  host: string;
+  port: number;
+  rack: string | null;
+}
+
 export interface KafkaAdmin {
   describeCluster(): Promise<ClusterDescription>;
   listTopics(): Promise<string[]>;
@@ -121,6 +154,34 @@ export interface KafkaAdmin {
   alterTopicConfigsIncremental(topic: string, ops: AlterableConfig[], opts?: { validateOnly?: boolean }): Promise<void>;
   /** The KRaft metadata quorum: leader, epoch, voters and observers with their lag. */
   describeQuorum(): Promise<QuorumDescription>;
+  /**
+   * KIP-853 AddRaftVoter (forwarded to the active controller by any broker). Resolves once the
+   * new voter set is committed. The leader first sends ApiVersions to the listener named like
+   * its own first controller listener, so `listeners` must include that name and the leader
+   * must reach that address; the voter must be an observer that has caught up. That check
+   * goes over the leader's connection to node `id` when it has one, so a wrong endpoint can
+   * pass and be recorded. REQUEST_TIMED_OUT is ambiguous (busy with another change, voter not
+   * reachable or lagging, or not committed in time and may still commit): re-read
+   * describeQuorum before sending again.
+   */
+  addRaftVoter(voter: { id: number; directoryId: string; listeners: RaftVoterEndpoint[] }, opts?: { timeoutMs?: number }): Promise<void>;
+  /** KIP-853 RemoveRaftVoter of exactly this (id, directory id). */
+  removeRaftVoter(voter: { id: number; directoryId: string }): Promise<void>;
+  /** Features of broker `brokerId` (ApiVersions), or of any reachable broker when undefined. */
+  describeFeatures(brokerId?: number): Promise<NodeFeatures>;
+  /** Features of the node at this address (e.g. a controller endpoint from describeQuorum().nodes). */
+  describeFeaturesAt(address: { host: string; port: number }): Promise<NodeFeatures>;
+  /**
+   * Controllers registered in the cluster metadata (KIP-919; DescribeCluster with endpoint type
+   * "controller", sent to a controller: `via`, or each voter endpoint of describeQuorum().nodes
+   * in turn). Includes observers. Host/port are those of the listener the request arrived on.
+   */
+  describeControllers(via?: { host: string; port: number }): Promise<{ activeControllerId: number; controllers: ControllerRegistration[] }>;
+  /** KIP-584 UpdateFeatures; throws KafkaProtocolError with Kafka's message when refused (top-level or per feature). */
+  updateFeatures(
+    updates: { feature: string; maxVersionLevel: number; upgradeType?: 'upgrade' | 'safe-downgrade' | 'unsafe-downgrade' }[],
+    opts?: { validateOnly?: boolean; timeoutMs?: number },
+  ): Promise<void>;
   alterPartitionReassignments(moves: PartitionMove[], opts?: { timeoutMs?: number }): Promise<void>;
   listPartitionReassignments(): Promise<OngoingReassignment[]>;
   close(): Promise<void>;
@@ -139,6 +200,18 @@ export interface KafkaAdminOptions {
 }
 
 const TOPIC_CONFIG_BATCH = 500;
+/** Server-side timeout of voter changes and feature updates when the caller gives none. */
+const DEFAULT_ADMIN_OP_TIMEOUT_MS = 30_000;
+/** How much longer than a server-side timeout we wait for the response itself. */
+const RESPONSE_GRACE_MS = 5_000;
+
+function toNodeFeatures(f: NodeFeatureInfo): NodeFeatures {
+  return {
+    supported: Object.fromEntries(f.supported.map((x) => [x.name, { min: x.minVersion, max: x.maxVersion }])),
+    finalized: Object.fromEntries(f.finalized.map((x) => [x.name, { min: x.minVersionLevel, max: x.maxVersionLevel }])),
+    finalizedEpoch: f.finalizedEpoch,
+  };
+}
 
 export function createKafkaAdmin(opts: KafkaAdminOptions): KafkaAdmin {
   return new KafkaAdminImpl(opts);
@@ -336,6 +409,66 @@ class KafkaAdminImpl implements KafkaAdmin {
     };
   }
 
+  async addRaftVoter(voter: { id: number; directoryId: string; listeners: RaftVoterEndpoint[] }, opts: { timeoutMs?: number } = {}): Promise<void> {
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_ADMIN_OP_TIMEOUT_MS;
+    // clusterId null: the broker we ask forwards to its own quorum, so a check adds nothing.
+    const res = await this.withConnection(undefined, (c) =>
+      c.send(
+        AddRaftVoter,
+        { clusterId: null, timeoutMs, voterId: voter.id, voterDirectoryId: voter.directoryId, listeners: voter.listeners, ackWhenCommitted: true },
+        undefined,
+        this.responseTimeout(timeoutMs),
+      ),
+    );
+    throwIfError(res.errorCode, res.errorMessage, `AddRaftVoter ${voter.id}/${voter.directoryId}`);
+  }
+
+  async removeRaftVoter(voter: { id: number; directoryId: string }): Promise<void> {
+    const res = await this.withConnection(undefined, (c) => c.send(RemoveRaftVoter, { clusterId: null, voterId: voter.id, voterDirectoryId: voter.directoryId }));
+    throwIfError(res.errorCode, res.errorMessage, `RemoveRaftVoter ${voter.id}/${voter.directoryId}`);
+  }
+
+  async describeFeatures(brokerId?: number): Promise<NodeFeatures> {
+    // A fresh ApiVersions: finalized levels change (UpdateFeatures), the one from connect may be stale.
+    return toNodeFeatures(await this.withConnection(brokerId, (c) => c.refreshFeatures()));
+  }
+
+  async describeFeaturesAt(address: { host: string; port: number }): Promise<NodeFeatures> {
+    return toNodeFeatures(await this.withAddresses([address], (c) => c.refreshFeatures()));
+  }
+
+  async describeControllers(via?: { host: string; port: number }): Promise<{ activeControllerId: number; controllers: ControllerRegistration[] }> {
+    // Only controllers answer endpoint type "controller" (brokers: MISMATCHED_ENDPOINT_TYPE).
+    const targets = via ? [via] : (await this.describeQuorum()).nodes.flatMap((n) => n.listeners.map((l) => ({ host: l.host, port: l.port })));
+    if (!targets.length) throw new KafkaProtocolError(-1, 'no controller endpoint known (DescribeQuorum listed no nodes)', 'DescribeCluster controllers');
+    const res = await this.withAddresses(targets, async (c) => {
+      const version = c.versionFor(DescribeCluster);
+      if (version < 1) throw new KafkaProtocolError(35, `${c.broker} speaks DescribeCluster v${version} only; controller endpoints need v1+`, 'DescribeCluster controllers');
+      return c.send(DescribeCluster, { includeClusterAuthorizedOperations: false, endpointType: 'controller', includeFencedBrokers: false }, version);
+    });
+    throwIfError(res.errorCode, res.errorMessage, 'DescribeCluster controllers');
+    return {
+      activeControllerId: res.controllerId,
+      controllers: res.brokers.map((b) => ({ id: b.brokerId, host: b.host, port: b.port, rack: b.rack })).sort((a, b) => a.id - b.id),
+    };
+  }
+
+  async updateFeatures(
+    updates: { feature: string; maxVersionLevel: number; upgradeType?: FeatureUpgradeType }[],
+    opts: { validateOnly?: boolean; timeoutMs?: number } = {},
+  ): Promise<void> {
+    if (!updates.length) return;
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_ADMIN_OP_TIMEOUT_MS;
+    const featureUpdates = updates.map((u) => ({ feature: u.feature, maxVersionLevel: u.maxVersionLevel, upgradeType: u.upgradeType ?? 'upgrade' }));
+    const what = `UpdateFeatures ${featureUpdates.map((u) => `${u.feature}=${u.maxVersionLevel}`).join(',')}`;
+    // Brokers forward UpdateFeatures to the active controller.
+    const res = await this.withConnection(undefined, (c) =>
+      c.send(UpdateFeatures, { timeoutMs, featureUpdates, validateOnly: opts.validateOnly ?? false }, undefined, this.responseTimeout(timeoutMs)),
+    );
+    throwIfError(res.errorCode, res.errorMessage, what);
+    for (const r of res.results) throwIfError(r.errorCode, r.errorMessage, `UpdateFeatures ${r.feature}`);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const conns = [...this.connections.values()];
@@ -367,6 +500,10 @@ class KafkaAdminImpl implements KafkaAdmin {
     const r = res.responses[0];
     if (!r) throw new KafkaProtocolError(-1, 'empty response', `IncrementalAlterConfigs ${type} "${name}"`);
     throwIfError(r.errorCode, r.errorMessage, `IncrementalAlterConfigs ${type} "${name}"`);
+  }
+
+  private responseTimeout(serverTimeoutMs: number): number {
+    return Math.max(this.opts.requestTimeoutMs ?? 30_000, serverTimeoutMs + RESPONSE_GRACE_MS);
   }
 
   /** Address of broker `id` (refreshing metadata once when unknown). */
@@ -405,6 +542,12 @@ class KafkaAdminImpl implements KafkaAdmin {
       brokerId !== undefined
         ? [await this.addressOf(brokerId)]
         : [...this.brokerAddresses.values(), ...this.opts.brokers.map((b) => parseAddress(b))];
+    return this.withAddresses(candidates, fn);
+  }
+
+  /** Run `fn` on the first of `candidates` that can be reached (pooled connections). */
+  private async withAddresses<T>(candidates: readonly BrokerAddress[], fn: (c: KafkaConnection) => Promise<T>): Promise<T> {
+    if (this.closed) throw new Error('KafkaAdmin is closed');
     let lastError: unknown;
     for (const addr of candidates) {
       for (let attempt = 0; attempt < 2; attempt++) {

@@ -6,7 +6,7 @@
 import { connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { KafkaConnectionError, KafkaProtocolError } from './errors.js';
-import { ApiVersions, type ApiVersionRange } from './requests.js';
+import { ApiVersions, type ApiVersionRange, type ApiVersionsResponse } from './requests.js';
 import {
   FrameDecoder,
   Reader,
@@ -48,6 +48,14 @@ export const plaintextSocketFactory: SocketFactory = (address, onConnect) => {
   return s;
 };
 
+/** What a node's ApiVersions response says about features (KIP-584). */
+export interface NodeFeatureInfo {
+  supported: { name: string; minVersion: number; maxVersion: number }[];
+  finalized: { name: string; maxVersionLevel: number; minVersionLevel: number }[];
+  /** -1 when unknown. */
+  finalizedEpoch: number;
+}
+
 export interface ConnectionOptions {
   clientId?: string;
   connectTimeoutMs?: number;
@@ -71,6 +79,7 @@ export class KafkaConnection {
   private nextCorrelationId = 1;
   private closedError: Error | null = null;
   private versions = new Map<number, ApiVersionRange>();
+  private featureInfo: NodeFeatureInfo = { supported: [], finalized: [], finalizedEpoch: -1 };
   readonly broker: string;
 
   private constructor(
@@ -137,9 +146,30 @@ export class KafkaConnection {
     return max;
   }
 
-  /** Send one request with the negotiated (or a given) version and decode the response. */
-  async send<Req, Res>(api: ApiDefinition<Req, Res>, req: Req, version = this.versionFor(api)): Promise<Res> {
-    const body = await this.roundTrip(api, version, req);
+  /**
+   * Features as of the last ApiVersions exchange (at open, or the last `refreshFeatures()`).
+   * Finalized levels change over time: call refreshFeatures() for the current state.
+   */
+  get features(): NodeFeatureInfo {
+    return this.featureInfo;
+  }
+
+  /** Ask the node again (ApiVersions) and return its current features. */
+  async refreshFeatures(): Promise<NodeFeatureInfo> {
+    const version = this.versionFor(ApiVersions);
+    const res = await this.send(ApiVersions, { clientSoftwareName: CLIENT_SOFTWARE_NAME, clientSoftwareVersion: CLIENT_SOFTWARE_VERSION }, version);
+    if (res.errorCode !== 0) throw new KafkaProtocolError(res.errorCode, null, `ApiVersions v${version} to ${this.broker}`);
+    this.remember(res);
+    return this.featureInfo;
+  }
+
+  /**
+   * Send one request with the negotiated (or a given) version and decode the response.
+   * `timeoutMs` overrides the connection's request timeout (for requests that carry a longer
+   * server-side timeout of their own).
+   */
+  async send<Req, Res>(api: ApiDefinition<Req, Res>, req: Req, version = this.versionFor(api), timeoutMs = this.opts.requestTimeoutMs): Promise<Res> {
+    const body = await this.roundTrip(api, version, req, timeoutMs);
     return decodeResponseBody(api, version, body);
   }
 
@@ -153,22 +183,35 @@ export class KafkaConnection {
   }
 
   private async negotiate(): Promise<void> {
-    // Try ApiVersions v3 (flexible). A broker that does not know v3 answers UNSUPPORTED_VERSION
-    // in a v0-format body, listing its ApiVersions range; then retry at v0.
+    // Try our highest ApiVersions version. A broker that does not know it answers
+    // UNSUPPORTED_VERSION in a v0-format body, which fails to decode here; then retry at v0
+    // and, when the broker speaks a flexible version we know, once more at that version:
+    // only v3+ responses carry features.
+    const req = { clientSoftwareName: CLIENT_SOFTWARE_NAME, clientSoftwareVersion: CLIENT_SOFTWARE_VERSION };
     let version = ApiVersions.maxVersion;
-    let res;
+    let res: ApiVersionsResponse;
     try {
-      res = await this.send(ApiVersions, { clientSoftwareName: CLIENT_SOFTWARE_NAME, clientSoftwareVersion: CLIENT_SOFTWARE_VERSION }, version);
+      res = await this.send(ApiVersions, req, version);
     } catch (e) {
       if (!(e instanceof Error) || e.name === 'KafkaConnectionError') throw e;
       version = 0;
-      res = await this.send(ApiVersions, { clientSoftwareName: CLIENT_SOFTWARE_NAME, clientSoftwareVersion: CLIENT_SOFTWARE_VERSION }, version);
+      res = await this.send(ApiVersions, req, version);
+      const theirs = res.apiKeys.find((k) => k.apiKey === ApiVersions.apiKey)?.maxVersion ?? 0;
+      if (res.errorCode === 0 && theirs >= ApiVersions.firstFlexibleVersion) {
+        version = Math.min(theirs, ApiVersions.maxVersion);
+        res = await this.send(ApiVersions, req, version);
+      }
     }
     if (res.errorCode !== 0) throw new KafkaProtocolError(res.errorCode, null, `ApiVersions v${version} to ${this.broker}`);
-    this.versions = new Map(res.apiKeys.map((k) => [k.apiKey, k]));
+    this.remember(res);
   }
 
-  private roundTrip<Req>(api: ApiDefinition<Req, unknown>, version: number, req: Req): Promise<Reader> {
+  private remember(res: ApiVersionsResponse): void {
+    this.versions = new Map(res.apiKeys.map((k) => [k.apiKey, k]));
+    this.featureInfo = { supported: res.supportedFeatures, finalized: res.finalizedFeatures, finalizedEpoch: res.finalizedFeaturesEpoch };
+  }
+
+  private roundTrip<Req>(api: ApiDefinition<Req, unknown>, version: number, req: Req, timeoutMs: number): Promise<Reader> {
     if (this.closedError) return Promise.reject(this.closedError);
     const correlationId = this.nextCorrelationId;
     this.nextCorrelationId = this.nextCorrelationId >= 0x7fffffff ? 1 : this.nextCorrelationId + 1;
@@ -176,8 +219,8 @@ export class KafkaConnection {
     return new Promise<Reader>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(correlationId);
-        reject(new KafkaConnectionError(`${api.name} v${version} timed out after ${this.opts.requestTimeoutMs} ms`, this.broker));
-      }, this.opts.requestTimeoutMs);
+        reject(new KafkaConnectionError(`${api.name} v${version} timed out after ${timeoutMs} ms`, this.broker));
+      }, timeoutMs);
       this.pending.set(correlationId, { resolve, reject, headerFlexible: responseHeaderFlexible(api, version), timer });
       this.socket.write(message);
     });

@@ -1,10 +1,11 @@
 /**
- * Typed Kafka requests that kafkajs lacks (or restricts): ApiVersions (for negotiation),
- * DescribeConfigs (incl. the cluster-wide default broker resource ""), IncrementalAlterConfigs
- * and DescribeQuorum. Field layouts follow the message schemas of Kafka 4.x
+ * Typed Kafka requests that kafkajs lacks (or restricts): ApiVersions (for negotiation and
+ * features), DescribeConfigs (incl. the cluster-wide default broker resource ""),
+ * IncrementalAlterConfigs, DescribeQuorum, AddRaftVoter / RemoveRaftVoter (KIP-853),
+ * UpdateFeatures (KIP-584) and DescribeCluster (incl. controller endpoints, KIP-919). Field layouts follow the message schemas of Kafka 4.x
  * (clients/src/main/resources/common/message/*.json).
  */
-import { Reader, Writer, type ApiDefinition } from './wire.js';
+import { ProtocolDecodeError, Reader, Writer, type ApiDefinition } from './wire.js';
 
 // ---------------------------------------------------------------------------------------
 // Shared enums
@@ -46,7 +47,10 @@ function configSourceName(code: number): ConfigSource {
 }
 
 // ---------------------------------------------------------------------------------------
-// ApiVersions (key 18) — v0..v3 (v3 is flexible; the response header is always v0)
+// ApiVersions (key 18) — v0..v4 (v3+ flexible; the response header is always v0). v4 exists
+// only so that features whose supported range starts at 0 (kraft.version, group.version, ...)
+// are listed: v3 responses omit them (KAFKA-17011). v5 (4.4) only adds the client's expected
+// cluster/node id to the request, which we do not use.
 
 export interface ApiVersionsRequest {
   clientSoftwareName: string;
@@ -59,17 +63,43 @@ export interface ApiVersionRange {
   maxVersion: number;
 }
 
+export interface SupportedFeature {
+  name: string;
+  minVersion: number;
+  maxVersion: number;
+}
+
+export interface FinalizedFeature {
+  name: string;
+  maxVersionLevel: number;
+  minVersionLevel: number;
+}
+
 export interface ApiVersionsResponse {
   errorCode: number;
   apiKeys: ApiVersionRange[];
   throttleTimeMs: number;
+  /** Tag 0 (v3+): feature ranges this node supports. */
+  supportedFeatures: SupportedFeature[];
+  /** Tag 1 (v3+): epoch of `finalizedFeatures`, -1 when unknown (or before v3). */
+  finalizedFeaturesEpoch: number;
+  /** Tag 2 (v3+): cluster-wide finalized levels as this node knows them. */
+  finalizedFeatures: FinalizedFeature[];
+}
+
+/** Decode one tagged field's bytes with `fn`, insisting that it uses them all. */
+function tagged<T>(bytes: Buffer, what: string, fn: (r: Reader) => T): T {
+  const r = new Reader(bytes);
+  const v = fn(r);
+  if (r.remaining !== 0) throw new ProtocolDecodeError(`${what}: ${r.remaining} unexpected trailing bytes`);
+  return v;
 }
 
 export const ApiVersions: ApiDefinition<ApiVersionsRequest, ApiVersionsResponse> = {
   name: 'ApiVersions',
   apiKey: 18,
   minVersion: 0,
-  maxVersion: 3,
+  maxVersion: 4,
   firstFlexibleVersion: 3,
   responseHeaderAlwaysV0: true,
   encode(w, req, v) {
@@ -86,8 +116,36 @@ export const ApiVersions: ApiDefinition<ApiVersionsRequest, ApiVersionsResponse>
       return k;
     });
     const throttleTimeMs = v >= 1 ? r.int32() : 0;
-    if (flexible) r.taggedFields(); // SupportedFeatures / FinalizedFeatures are tagged; not needed
-    return { errorCode, apiKeys, throttleTimeMs };
+    let supportedFeatures: SupportedFeature[] = [];
+    let finalizedFeaturesEpoch = -1;
+    let finalizedFeatures: FinalizedFeature[] = [];
+    if (flexible) {
+      // Tag 3 (ZkMigrationReady) and unknown tags are skipped.
+      const tags = r.taggedFields();
+      const t0 = tags.get(0);
+      const t1 = tags.get(1);
+      const t2 = tags.get(2);
+      if (t0) {
+        supportedFeatures = tagged(t0, 'ApiVersions SupportedFeatures', (rt) =>
+          rt.array(true, (rf): SupportedFeature => {
+            const f = { name: rf.strNN(true, 'feature Name'), minVersion: rf.int16(), maxVersion: rf.int16() };
+            rf.taggedFields();
+            return f;
+          }),
+        );
+      }
+      if (t1) finalizedFeaturesEpoch = tagged(t1, 'ApiVersions FinalizedFeaturesEpoch', (rt) => rt.int64n());
+      if (t2) {
+        finalizedFeatures = tagged(t2, 'ApiVersions FinalizedFeatures', (rt) =>
+          rt.array(true, (rf): FinalizedFeature => {
+            const f = { name: rf.strNN(true, 'feature Name'), maxVersionLevel: rf.int16(), minVersionLevel: rf.int16() };
+            rf.taggedFields();
+            return f;
+          }),
+        );
+      }
+    }
+    return { errorCode, apiKeys, throttleTimeMs, supportedFeatures, finalizedFeaturesEpoch, finalizedFeatures };
   },
 };
 
@@ -364,6 +422,218 @@ export const DescribeQuorum: ApiDefinition<DescribeQuorumRequest, DescribeQuorum
         : [];
     r.taggedFields();
     return { errorCode, errorMessage, topics, nodes };
+  },
+};
+
+// ---------------------------------------------------------------------------------------
+// AddRaftVoter (key 80) — v0..v1 and RemoveRaftVoter (key 81) — v0, all flexible (KIP-853)
+
+export interface RaftVoterListener {
+  name: string;
+  host: string;
+  port: number;
+}
+
+export interface AddRaftVoterRequest {
+  /** null: the leader does not check the cluster id. */
+  clusterId: string | null;
+  timeoutMs: number;
+  voterId: number;
+  /** base64url (or hex) UUID. */
+  voterDirectoryId: string;
+  /** Must include the listener named first in the leader's controller.listener.names. */
+  listeners: RaftVoterListener[];
+  /** v1+: answer only once the new voter set is committed (default true); v0 always does. */
+  ackWhenCommitted?: boolean;
+}
+
+/** The response of AddRaftVoter and RemoveRaftVoter (same layout). */
+export interface RaftVoterChangeResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+}
+
+function decodeVoterChange(r: Reader): RaftVoterChangeResponse {
+  const res = { throttleTimeMs: r.int32(), errorCode: r.int16(), errorMessage: r.compactString() };
+  r.taggedFields();
+  return res;
+}
+
+export const AddRaftVoter: ApiDefinition<AddRaftVoterRequest, RaftVoterChangeResponse> = {
+  name: 'AddRaftVoter',
+  apiKey: 80,
+  minVersion: 0,
+  maxVersion: 1,
+  firstFlexibleVersion: 0,
+  encode(w, req, v) {
+    if (v < 1 && req.ackWhenCommitted === false) throw new TypeError('AddRaftVoter v0 cannot ack before commit (ackWhenCommitted needs v1)');
+    w.compactString(req.clusterId).int32(req.timeoutMs).int32(req.voterId).uuid(req.voterDirectoryId);
+    w.array(req.listeners, true, (ww, l) => ww.compactString(l.name).compactString(l.host).uint16(l.port).taggedFields());
+    if (v >= 1) w.bool(req.ackWhenCommitted ?? true);
+    w.taggedFields();
+  },
+  decode: decodeVoterChange,
+};
+
+export interface RemoveRaftVoterRequest {
+  clusterId: string | null;
+  voterId: number;
+  voterDirectoryId: string;
+}
+
+export const RemoveRaftVoter: ApiDefinition<RemoveRaftVoterRequest, RaftVoterChangeResponse> = {
+  name: 'RemoveRaftVoter',
+  apiKey: 81,
+  minVersion: 0,
+  maxVersion: 0,
+  firstFlexibleVersion: 0,
+  encode(w, req) {
+    w.compactString(req.clusterId).int32(req.voterId).uuid(req.voterDirectoryId).taggedFields();
+  },
+  decode: decodeVoterChange,
+};
+
+// ---------------------------------------------------------------------------------------
+// UpdateFeatures (key 57) — v0..v2, all flexible (KIP-584; v1 adds UpgradeType/ValidateOnly,
+// v2 drops the per-feature results: errors come back at the top level only)
+
+export const FEATURE_UPGRADE_TYPES = { upgrade: 1, 'safe-downgrade': 2, 'unsafe-downgrade': 3 } as const;
+export type FeatureUpgradeType = keyof typeof FEATURE_UPGRADE_TYPES;
+
+export interface FeatureUpdate {
+  feature: string;
+  /** < 1 deletes the finalized feature (a downgrade). */
+  maxVersionLevel: number;
+  upgradeType: FeatureUpgradeType;
+}
+
+export interface UpdateFeaturesRequest {
+  timeoutMs: number;
+  featureUpdates: FeatureUpdate[];
+  /** v1+. */
+  validateOnly: boolean;
+}
+
+export interface UpdateFeaturesResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  /** v0-1 only ([] from v2). */
+  results: { feature: string; errorCode: number; errorMessage: string | null }[];
+}
+
+export const UpdateFeatures: ApiDefinition<UpdateFeaturesRequest, UpdateFeaturesResponse> = {
+  name: 'UpdateFeatures',
+  apiKey: 57,
+  minVersion: 0,
+  maxVersion: 2,
+  firstFlexibleVersion: 0,
+  encode(w, req, v) {
+    // v0 can express neither validate-only nor an unsafe downgrade: refuse rather than send
+    // something that does more than asked.
+    if (v < 1 && req.validateOnly) throw new TypeError('UpdateFeatures v0 has no ValidateOnly');
+    w.int32(req.timeoutMs);
+    w.array(req.featureUpdates, true, (ww, u) => {
+      ww.compactString(u.feature).int16(u.maxVersionLevel);
+      if (v >= 1) ww.int8(FEATURE_UPGRADE_TYPES[u.upgradeType]);
+      else if (u.upgradeType === 'unsafe-downgrade') throw new TypeError(`UpdateFeatures v0 cannot unsafe-downgrade ${u.feature}`);
+      else ww.bool(u.upgradeType === 'safe-downgrade'); // AllowDowngrade
+      ww.taggedFields();
+    });
+    if (v >= 1) w.bool(req.validateOnly);
+    w.taggedFields();
+  },
+  decode(r, v) {
+    const throttleTimeMs = r.int32();
+    const errorCode = r.int16();
+    const errorMessage = r.compactString();
+    const results =
+      v <= 1
+        ? r.array(true, (rr) => {
+            const x = { feature: rr.strNN(true, 'Feature'), errorCode: rr.int16(), errorMessage: rr.compactString() };
+            rr.taggedFields();
+            return x;
+          })
+        : [];
+    r.taggedFields();
+    return { throttleTimeMs, errorCode, errorMessage, results };
+  },
+};
+
+// ---------------------------------------------------------------------------------------
+// DescribeCluster (key 60) — v0..v2, all flexible (v1: EndpointType, KIP-919; v2:
+// IncludeFencedBrokers / IsFenced, KIP-1073)
+
+export const ENDPOINT_TYPES = { broker: 1, controller: 2 } as const;
+export type EndpointType = keyof typeof ENDPOINT_TYPES;
+
+export interface DescribeClusterRequest {
+  includeClusterAuthorizedOperations: boolean;
+  /** v1+; v0 always describes brokers. */
+  endpointType: EndpointType;
+  /** v2+: also list fenced brokers (brokers only). */
+  includeFencedBrokers: boolean;
+}
+
+export interface DescribeClusterNode {
+  brokerId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+  /** v2+, false before. */
+  isFenced: boolean;
+}
+
+export interface DescribeClusterResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  /** v1+, 'broker' before; 'unknown' for a code we do not know. */
+  endpointType: EndpointType | 'unknown';
+  clusterId: string;
+  /** Brokers: the controller id given to clients; controllers: the active controller (raft leader). */
+  controllerId: number;
+  brokers: DescribeClusterNode[];
+  clusterAuthorizedOperations: number;
+}
+
+export const DescribeCluster: ApiDefinition<DescribeClusterRequest, DescribeClusterResponse> = {
+  name: 'DescribeCluster',
+  apiKey: 60,
+  minVersion: 0,
+  maxVersion: 2,
+  firstFlexibleVersion: 0,
+  encode(w, req, v) {
+    if (v < 1 && req.endpointType !== 'broker') throw new TypeError('DescribeCluster v0 can only describe brokers');
+    w.bool(req.includeClusterAuthorizedOperations);
+    if (v >= 1) w.int8(ENDPOINT_TYPES[req.endpointType]);
+    if (v >= 2) w.bool(req.includeFencedBrokers);
+    w.taggedFields();
+  },
+  decode(r, v) {
+    const throttleTimeMs = r.int32();
+    const errorCode = r.int16();
+    const errorMessage = r.compactString();
+    let endpointType: EndpointType | 'unknown' = 'broker';
+    if (v >= 1) {
+      const code = r.int8();
+      endpointType = (Object.entries(ENDPOINT_TYPES).find(([, c]) => c === code)?.[0] as EndpointType | undefined) ?? 'unknown';
+    }
+    const clusterId = r.strNN(true, 'ClusterId');
+    const controllerId = r.int32();
+    const brokers = r.array(true, (rb): DescribeClusterNode => {
+      const brokerId = rb.int32();
+      const host = rb.strNN(true, 'Host');
+      const port = rb.int32();
+      const rack = rb.compactString();
+      const isFenced = v >= 2 ? rb.bool() : false;
+      rb.taggedFields();
+      return { brokerId, host, port, rack, isFenced };
+    });
+    const clusterAuthorizedOperations = r.int32();
+    r.taggedFields();
+    return { throttleTimeMs, errorCode, errorMessage, endpointType, clusterId, controllerId, brokers, clusterAuthorizedOperations };
   },
 };
 

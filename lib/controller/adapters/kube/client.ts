@@ -21,7 +21,11 @@ export interface PodObject {
   apiVersion?: string;
   kind?: string;
   metadata: ObjectMeta;
-  spec: { containers: Array<{ name: string; env?: Array<{ name: string; value?: string }>; [k: string]: unknown }>; [k: string]: unknown };
+  spec: {
+    containers: Array<{ name: string; env?: Array<{ name: string; value?: string }>; [k: string]: unknown }>;
+    volumes?: Array<{ name: string; persistentVolumeClaim?: { claimName: string }; [k: string]: unknown }>;
+    [k: string]: unknown;
+  };
   status?: {
     phase?: string;
     reason?: string;
@@ -111,6 +115,25 @@ export class KubeClient {
     const res = await this.call('PATCH', this.path('pods', name), { metadata: { uid, annotations } }, 'application/merge-patch+json');
     if (res.statusCode !== 200) this.fail(`annotate Pod ${name}`, res);
     return res.body as PodObject;
+  }
+
+  /**
+   * Deletes a node's ConfigMap, Service or claim when a node is retired. With `uid`, only
+   * that very object ('replaced' when another holds the name). 'gone' when not there.
+   */
+  async deleteObject(resource: 'configmaps' | 'services' | 'persistentvolumeclaims', name: string, uid?: string): Promise<'deleted' | 'gone' | 'replaced'> {
+    const res = await this.call('DELETE', this.path(resource, name), { apiVersion: 'v1', kind: 'DeleteOptions', ...(uid ? { preconditions: { uid } } : {}) });
+    if (res.statusCode === 200 || res.statusCode === 202) return 'deleted';
+    if (res.statusCode === 404) return 'gone';
+    if (res.statusCode === 409) return 'replaced';
+    return this.fail(`delete ${resource} ${name}`, res);
+  }
+
+  async getPersistentVolumeClaim(name: string): Promise<{ metadata: ObjectMeta } | undefined> {
+    const res = await this.call('GET', this.path('persistentvolumeclaims', name));
+    if (res.statusCode === 404) return undefined;
+    if (res.statusCode !== 200) this.fail(`get PersistentVolumeClaim ${name}`, res);
+    return res.body as { metadata: ObjectMeta };
   }
 
   async getConfigMap(name: string): Promise<ConfigMapObject | undefined> {

@@ -3,7 +3,9 @@
 # Kafka main class from the bed's jars (${KAFKA_CDK8S_CACHE:-~/.cache/kafka-cdk8s}/
 # kafka-<version>/libs, installed by test/bed/install-kafka.sh, which ships no scripts).
 # The pod runner (test/support/pod-runner.ts) maps a Pod's /opt/kafka here, so the
-# Pod's own start script and probes run these wrappers as they would run the image's.
+# Pod's own start script and probes run these wrappers as they would run the image's;
+# it sets KAFKA_CDK8S_BED_KAFKA_HOME to the install of the version the image's tag
+# names (e.g. kafka-4.3.1 for apache/kafka:4.3.1). Unset: versions.json's kafka.
 #
 #   kafka-run-class.sh [-daemon] [-name NAME] [-loggc] CLASS [ARGS...]
 #
