@@ -11,6 +11,7 @@ import { KafkaConnection } from '../../lib/controller/adapters/kafka/connection.
 import { KafkaProtocolError } from '../../lib/controller/adapters/kafka/errors.js';
 import { CONFIG_SOURCES, DescribeQuorum, IncrementalAlterConfigs } from '../../lib/controller/adapters/kafka/requests.js';
 import { startKafkaCluster, type KafkaCluster } from '../support/kafka-cluster.js';
+import { eventually } from '../support/wait.js';
 
 const { Kafka, logLevel, ConfigResourceTypes } = kafkajs;
 const SOURCE = (name: (typeof CONFIG_SOURCES)[number]): number => CONFIG_SOURCES.indexOf(name);
@@ -20,20 +21,6 @@ let kafka: InstanceType<typeof Kafka>;
 let admin: ReturnType<InstanceType<typeof Kafka>['admin']>;
 let ours: KafkaAdmin;
 
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 before(async () => {
   const t0 = Date.now();

@@ -21,8 +21,9 @@ import { KafkaProtocolError } from '../../lib/controller/adapters/kafka/errors.j
 import { AddRaftVoter, DescribeCluster, RemoveRaftVoter, UpdateFeatures } from '../../lib/controller/adapters/kafka/requests.js';
 import { kafkaHome, randomClusterId, renderProperties, startKafkaNodeListening, type KafkaNodeHandle } from '../support/kafka-process.js';
 import { allocatePorts } from '../support/ports.js';
+import { HOST, TEST_NODE_CONFIG } from '../support/kafka-cluster.js';
+import { eventually } from '../support/wait.js';
 
-const HOST = '127.0.0.1';
 const VOTERS = [9000, 9001, 9002];
 const OBSERVER = 9003;
 const BROKER = 0;
@@ -49,20 +50,6 @@ let observerDir: string;
 const byId = (id: number): Node => nodes.find((n) => n.id === id)!;
 const endpoint = (id: number): { host: string; port: number } => ({ host: HOST, port: byId(id).port });
 
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 const timedOut = (e: unknown): e is KafkaProtocolError => e instanceof KafkaProtocolError && e.type === 'REQUEST_TIMED_OUT';
 
@@ -160,14 +147,7 @@ before(async () => {
       listeners: `${listener}://${HOST}:${s.port}`,
       'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
       'log.dirs': join(nodeDir, 'data'),
-      'controller.quorum.election.backoff.max.ms': '500',
-      'broker.session.timeout.ms': '6000',
-      'broker.heartbeat.interval.ms': '1000',
-      'num.network.threads': '2',
-      'num.io.threads': '2',
-      'num.recovery.threads.per.data.dir': '1',
-      'background.threads': '2',
-      'log.cleaner.dedupe.buffer.size': String(16 * 1024 * 1024),
+      ...TEST_NODE_CONFIG,
     };
     if (s.roles === 'broker') {
       Object.assign(props, {

@@ -14,6 +14,9 @@ import { applyManifests, kubeRequest, toObjects } from './kube-apply.js';
 import { startKubeApiServer, type KubeApiServer } from './kube-server.js';
 import { PodRunner, restartBrokersWithoutController, waitForPodsReady } from './pod-runner.js';
 import { ControllerProcess } from './controller-process.js';
+import { eventually, sleep } from './wait.js';
+
+export { eventually, sleep };
 
 export interface BedCluster {
   readonly kube: KubeApiServer;
@@ -177,23 +180,4 @@ export async function consumeAll(kafka: Kafka, topic: string, expected: Readonly
   while (Date.now() < deadline && [...expected].some((v) => !seen.has(v))) await sleep(250);
   await consumer.disconnect();
   return seen;
-}
-
-export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000, detail?: () => string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}${detail ? `\n${detail()}` : ''}`);
-    await sleep(200);
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -15,6 +15,22 @@ import { kafkaHome, randomClusterId, renderProperties, startKafkaNodeListening, 
 import { allocatePorts } from './ports.js';
 
 export const HOST = '127.0.0.1';
+
+/** Config of every node a test starts by hand: fast failure detection and light JVMs. */
+export const TEST_NODE_CONFIG: Readonly<Record<string, string>> = {
+  // Fast failure detection / elections in tests.
+  'controller.quorum.election.backoff.max.ms': '500',
+  'broker.session.timeout.ms': '6000',
+  'broker.heartbeat.interval.ms': '1000',
+  // Keep the JVMs light.
+  'num.network.threads': '2',
+  'num.io.threads': '2',
+  'num.recovery.threads.per.data.dir': '1',
+  'background.threads': '2',
+  // The log cleaner allocates its whole dedupe buffer (default 128 MiB) on every restart,
+  // e.g. when log.cleaner.threads changes dynamically: too much for a 384 MiB heap.
+  'log.cleaner.dedupe.buffer.size': String(16 * 1024 * 1024),
+};
 export const CONTROLLER_ID_BASE = 9000;
 
 export interface KafkaClusterOptions {
@@ -131,18 +147,7 @@ export async function startKafkaCluster(opts: KafkaClusterOptions = {}): Promise
       listeners: listeners.join(','),
       'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
       'log.dirs': join(nodeDir, 'data'),
-      // Fast failure detection / elections in tests.
-      'controller.quorum.election.backoff.max.ms': '500',
-      'broker.session.timeout.ms': '6000',
-      'broker.heartbeat.interval.ms': '1000',
-      // Keep the JVMs light.
-      'num.network.threads': '2',
-      'num.io.threads': '2',
-      'num.recovery.threads.per.data.dir': '1',
-      'background.threads': '2',
-      // The log cleaner allocates its whole dedupe buffer (default 128 MiB) on every restart,
-      // e.g. when log.cleaner.threads changes dynamically: too much for a 384 MiB heap.
-      'log.cleaner.dedupe.buffer.size': String(16 * 1024 * 1024),
+      ...TEST_NODE_CONFIG,
     };
     if (s.port !== undefined) props['advertised.listeners'] = `PLAINTEXT://${HOST}:${s.port}`;
     if (isBroker) {
