@@ -194,13 +194,13 @@ export class ClusterReconciler {
       }
     }
 
-    // 5. Status.
+    // 6. Status.
     await this.checkDrift(desired, pairs);
     const upToDate = [...desired.values()].filter((d) => this.o.pods.get(d.state.name)?.metadata.annotations?.[ANNOTATION_DESIRED_HASH] === d.state.hash).length;
     const order = rollOrder(pendingNodes, activeController).map((n) => n.name);
     const quorumNote = quorumStep.kind === 'none' ? undefined : quorumStep.reason;
-    const featureNote = featureStep.kind === 'none' ? featureStep.reason : featureStep.reason;
-    const changing = quorumStep.kind !== 'none' && quorumStep.kind !== 'wait' || featureStep.kind === 'finalize';
+    const featureNote = featureStep.reason;
+    const changing = (quorumStep.kind !== 'none' && quorumStep.kind !== 'wait') || featureStep.kind === 'finalize';
     const status: ClusterStatus = {
       phase: step.kind === 'wait' && step.reason === refusal ? 'Refused'
         : step.kind === 'wait' && !stored.record ? 'Waiting'
