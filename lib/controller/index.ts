@@ -4,3 +4,5 @@ export * from './decide/node-state.js';
 export * from './decide/roll.js';
 export * from './decide/roll-step.js';
 export * from './decide/pod-to-create.js';
+export * from './decide/quorum.js';
+export * from './decide/features.js';

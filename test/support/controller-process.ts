@@ -5,6 +5,7 @@
  * Role is what it is allowed), and to Kafka through the pod runner's loopback addresses.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { atExit } from './process-groups.js';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,7 +82,9 @@ export class ControllerProcess {
     }
     this.starts++;
     const child = this.child;
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    // Never outlives the test process, whatever ends it.
+    const release = atExit(() => child.kill('SIGKILL'));
+    this.exited = new Promise((resolve) => child.once('exit', () => { release(); resolve(); }));
   }
 
   get pid(): number {
