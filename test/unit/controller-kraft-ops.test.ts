@@ -135,3 +135,19 @@ test('features: a downgrade below the finalized metadata.version is refused with
   assert.equal(downgradeRefusal('4.4.0', mv('4.3')), undefined);
   assert.equal(downgradeRefusal('4.3.1', undefined), undefined, 'unknown finalized level: Kafka decides');
 });
+
+test('the cluster document: the spec\'s nodes, version and hold, the same bytes for the same spec, and a broken one refused whole', async () => {
+  const { resolveSpec } = await import('../../lib/spec/resolve.js');
+  const { parseClusterDocument, renderClusterDocument } = await import('../../lib/render/cluster-document.js');
+  const spec = { name: 'demo', namespace: 'kafka', kafka: { version: '4.4.0', metadataVersion: '4.3' }, controllers: { ids: [9002, 9000, 9001] }, brokers: [{ id: 1 }, { id: 0 }, { id: 2 }] };
+  const text = renderClusterDocument(resolveSpec(spec));
+  assert.equal(text, renderClusterDocument(resolveSpec(structuredClone(spec))));
+  const doc = parseClusterDocument(text, 'test');
+  assert.equal(doc.kafkaVersion, '4.4.0');
+  assert.equal(doc.metadataVersion, '4.3');
+  assert.deepEqual(doc.nodes.map((n) => `${n.id}:${n.roles.join('+')}`), ['0:broker', '1:broker', '2:broker', '9000:controller', '9001:controller', '9002:controller']);
+  assert.match(text, /\n {4}\{"id":9000,"name":"demo-controller-9000","roles":\["controller"\]\},\n/, 'one line per node');
+  assert.throws(() => parseClusterDocument('{"kafkaVersion":"4.4.0"}', 'ConfigMap kafka/demo-cluster'), /ConfigMap kafka\/demo-cluster: no nodes list/);
+  assert.throws(() => parseClusterDocument('{"kafkaVersion":"4.4.0","nodes":[{"id":"x"}]}', 'cm'), /cm: nodes\[0\] needs id, name and roles/);
+  assert.throws(() => parseClusterDocument('nope', 'cm'), /cm: not JSON/);
+});
