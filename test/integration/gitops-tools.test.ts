@@ -18,6 +18,7 @@ import { applyManifests, kubeRequest } from '../support/kube-apply.js';
 import { startKubeApiServer, type KubeApiServer } from '../support/kube-server.js';
 import { fluxApply, FluxApplyError, readFluxInventory, type FluxApplyResult } from '../support/flux.js';
 import { argoNormalize, ArgoNormalizeError } from '../support/argocd.js';
+import { ONCE } from '../support/once.js';
 
 const FLUX = 'kustomize.toolkit.fluxcd.io';
 const IF_NOT_PRESENT = { [`${FLUX}/ssa`]: 'IfNotPresent' };
@@ -46,7 +47,7 @@ function actions(entries: { subject: string; action: string }[]): Record<string,
   return Object.fromEntries(entries.map((e) => [e.subject, e.action]));
 }
 
-describe('flux-apply: kustomize-controller apply and prune', () => {
+describe('flux-apply: kustomize-controller apply and prune', ONCE, () => {
   let kube: KubeApiServer;
   let dir: string;
   let n = 0;
@@ -269,7 +270,7 @@ describe('flux-apply: kustomize-controller apply and prune', () => {
   });
 });
 
-describe('argocd-normalize: Argo CD ignoreDifferences', () => {
+describe('argocd-normalize: Argo CD ignoreDifferences', ONCE, () => {
   const CREATE_ONLY = 'kafka-cdk8s.io/create-only';
   const pod = {
     apiVersion: 'v1',

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomClusterId, renderProperties, startKafkaNodeListening } from '../support/kafka-process.js';
 import { allocatePorts } from '../support/ports.js';
+import { ONCE } from '../support/once.js';
 
 let dir: string;
 
@@ -52,7 +53,7 @@ async function hold(port: number): Promise<Server> {
   });
 }
 
-describe('startKafkaNodeListening', { timeout: 180_000 }, () => {
+describe('startKafkaNodeListening', { ...ONCE, timeout: 180_000 }, () => {
   it('starts again on the same port after losing it for a moment', async () => {
     const [port, controllerPort] = await allocatePorts(2);
     const logDir = join(dir, 'race', 'logs');

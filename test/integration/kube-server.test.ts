@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startKubeApiServer, type KubeApiServer } from '../support/kube-server.js';
 import { applyManifests, deleteManifests, kubeRequest, KubeApplyError, type KubeResponse } from '../support/kube-apply.js';
+import { ONCE } from '../support/once.js';
 
 const NS = 'kafka-bed';
 
@@ -160,7 +161,7 @@ const CRDS = [
   'destinationrules.networking.istio.io',
 ];
 
-describe('kube-apiserver test bed', { timeout: 300_000 }, () => {
+describe('kube-apiserver test bed', { ...ONCE, timeout: 300_000 }, () => {
   let kube: KubeApiServer;
 
   before(async () => {

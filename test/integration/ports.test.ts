@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { allocatePorts, canBind, ephemeralPortRange, PortAllocator, PORT_RANGE_FLOOR, testPortRange } from '../support/ports.js';
+import { ONCE } from '../support/once.js';
 
 async function listen(port: number): Promise<Server> {
   return await new Promise((res, rej) => {
@@ -21,7 +22,7 @@ async function close(srv: Server): Promise<void> {
   await new Promise((r) => srv.close(r));
 }
 
-describe('test port allocator', () => {
+describe('test port allocator', ONCE, () => {
   it('hands out distinct ports below the ephemeral range, across calls and concurrent callers', async () => {
     const ephemeral = ephemeralPortRange();
     const batches = await Promise.all([allocatePorts(20), allocatePorts(20), allocatePorts(1), allocatePorts(5)]);
