@@ -29,7 +29,7 @@ import { ANNOTATION_LIVE_CONFIG, readNodeState, type NodeState } from './decide/
 import { podToCreate } from './decide/pod-to-create.js';
 import { nextRollStep, type ObservedPod, type RollStep } from './decide/roll-step.js';
 import { rollOrder, type HealthSnapshot, type RollNode } from './decide/roll.js';
-import { nextQuorumStep, type QuorumStep } from './decide/quorum.js';
+import { liveness, nextQuorumStep, type QuorumStep, type QuorumVoterState } from './decide/quorum.js';
 import { downgradeRefusal, nextFeatureStep, KRAFT_VERSION, METADATA_VERSION, type FeatureStep, type FinalizedLevels } from './decide/features.js';
 import type { Informer } from './informer.js';
 import type { ControllerMetrics } from './observability/metrics.js';
@@ -174,8 +174,8 @@ export class ClusterReconciler {
           .map((d) => ({ name: d.state.name, id: d.state.id, roles: d.state.roles, ready: isReady(this.o.pods.get(d.state.name)) })),
         quorum: quorum && {
           leaderId: quorum.leaderId,
-          voters: quorum.voters.map((v) => ({ id: v.id, directoryId: v.directoryId ?? '', lag: v.lag })),
-          observers: quorum.observers.map((v) => ({ id: v.id, directoryId: v.directoryId ?? '', lag: v.lag })),
+          voters: quorum.voters.map(quorumMember),
+          observers: quorum.observers.map(quorumMember),
         },
         caughtUpLag: CONTROLLER_CAUGHT_UP_LAG,
         busy: pending.length > 0 ? `restarts pending (${pending.map((n) => n.name).join(', ')})` : undefined,
@@ -463,7 +463,12 @@ export class ClusterReconciler {
         const m = Number(minIsr.get(t.name)?.find((e) => e.name === 'min.insync.replicas')?.value ?? 1);
         return t.partitions.map((p) => ({ topic: t.name, partition: p.partition, leader: p.leader, replicas: p.replicas, isr: p.isr, minIsr: m }));
       }),
-      quorum: quorum && { leaderId: quorum.leaderId, voters: quorum.voters.map((v) => ({ id: v.id, lag: v.lag })) },
+      // A voter that stopped fetching keeps its last lag in the leader's answer: count it as unknown.
+      quorum: quorum && (() => {
+        const q = { leaderId: quorum.leaderId, voters: quorum.voters.map(quorumMember), observers: quorum.observers.map(quorumMember) };
+        const live = liveness(q);
+        return { leaderId: q.leaderId, voters: q.voters.map((v) => ({ id: v.id, lag: live(v) ? v.lag : -1 })) };
+      })(),
       holdingAlerts: holding,
       failureThreshold: this.o.failureThreshold,
     };
@@ -576,6 +581,10 @@ export class ClusterReconciler {
       this.o.log.warn('Could not record an Event', { reason, err });
     }
   }
+}
+
+function quorumMember(m: QuorumDescription['voters'][number]): QuorumVoterState {
+  return { id: m.id, directoryId: m.directoryId ?? '', lag: m.lag, lastFetchTimestamp: m.lastFetchTimestamp };
 }
 
 /**

@@ -148,10 +148,7 @@ describe('the runtime controller on the test bed', ONCE, () => {
     next.config = { ...(next.config as object), 'auto.create.topics.enable': false };
     const plan = planFor(spec, next);
     assert.deepEqual(plan.nodes.filter((n: any) => n.action === 'restart').map((n: any) => n.name).sort(), [...bed.pods].sort(), 'plan: every node restarts');
-    const admin = bed.kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: 'roll-load', numPartitions: 6, replicationFactor: 3 }] });
-    await admin.disconnect();
+    await bed.createTopic('roll-load', 6);
     // Not idempotent: kafkajs 2.2.4 rolls a partition's sequence number back when a produce
     // request fails, also when the broker did write it (a timeout during a leader move). Its
     // next batch then reuses those numbers, and the broker, rightly, answers "duplicate" with
@@ -206,10 +203,7 @@ describe('the runtime controller on the test bed', ONCE, () => {
     const plan = planFor(spec, next);
     assert.deepEqual(plan.nodes.filter((n: any) => n.action === 'restart').map((n: any) => n.name), ['kc-broker-0', 'kc-broker-1']);
     assert.deepEqual(plan.restartOrder, ['kc-broker-0', 'kc-broker-1']);
-    const admin = bed.kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: 'gate', numPartitions: 3, replicationFactor: 3 }] });
-    await admin.disconnect();
+    await bed.createTopic('gate', 3);
     const first = await bed.podStates();
     bed.runner.freeze(NAMESPACE, 'kc-broker-2', true);
     let thawed = false;

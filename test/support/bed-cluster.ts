@@ -32,6 +32,8 @@ export interface BedCluster {
   /** Applies a spec's output as a GitOps tool does: every object except existing create-only ones. */
   apply(spec: Record<string, unknown>): Promise<void>;
   startController(opts?: { alertmanagerUrl?: string; failureThreshold?: number; identity?: string }): Promise<ControllerProcess>;
+  /** Creates a topic (RF 3) and waits until every partition has a leader in the brokers' metadata. */
+  createTopic(name: string, partitions: number): Promise<void>;
   /** Pod name → { uid, ready, hash } now. */
   podStates(): Promise<Map<string, PodSample>>;
   /** true when every Pod of `spec`'s output runs at its desired hash and is Ready; undefined otherwise (for eventually()). */
@@ -106,6 +108,15 @@ export async function startBedCluster(spec: Record<string, unknown>): Promise<Be
         }
         const objects = toObjects(out.yaml).filter((o) => !((o.metadata.labels as Record<string, string> | undefined)?.[LABEL_CREATE_ONLY] && existing.has(`${o.kind}/${o.metadata.name}`)));
         await applyManifests(kube.client, objects, { fieldManager: 'gitops' });
+      },
+      async createTopic(topic, partitions) {
+        await admin!.createTopics([{ name: topic, partitions, replicationFactor: 3 }]);
+        // Not kafkajs's waitForLeaders: it gives up on UNKNOWN_TOPIC_OR_PARTITION while the
+        // new topic is still on its way to a broker's metadata.
+        await eventually(`leaders for every partition of ${topic}`, async () => {
+          const [t] = await admin!.describeTopics([topic]);
+          return t && t.partitions.length === partitions && t.partitions.every((p) => p.leader >= 0) ? true : undefined;
+        }, 60_000);
       },
       startController: (opts = {}) => ControllerProcess.start({
         kube: kube.client, server: kube.url, caData: kube.caData, namespace, cluster: name, bootstrap, ...opts,

@@ -9,7 +9,9 @@ import { downgradeRefusal, KRAFT_VERSION, METADATA_VERSION, nextFeatureStep } fr
 import { metadataVersionOf } from '../../lib/config/metadata-versions.js';
 
 const LAG = 50;
-const v = (id: number, lag = 0, directoryId = `dir-${id}`): QuorumVoterState => ({ id, directoryId, lag });
+/** Leader's clock at the freshest fetch; a live replica fetched just now. */
+const NOW = 1_000_000;
+const v = (id: number, lag = 0, directoryId = `dir-${id}`, lastFetchTimestamp = NOW): QuorumVoterState => ({ id, directoryId, lag, lastFetchTimestamp });
 const node = (id: number, ready = true, roles: Array<'broker' | 'controller'> = ['controller']) => ({ name: `c-${id}`, id, roles, ready });
 const input = (o: Partial<QuorumInput> & Pick<QuorumInput, 'quorum'>): QuorumInput => ({
   desired: [1, 2, 3],
@@ -150,4 +152,22 @@ test('the cluster document: the spec\'s nodes, version and hold, the same bytes 
   assert.throws(() => parseClusterDocument('{"kafkaVersion":"4.4.0"}', 'ConfigMap kafka/demo-cluster'), /ConfigMap kafka\/demo-cluster: no nodes list/);
   assert.throws(() => parseClusterDocument('{"kafkaVersion":"4.4.0","nodes":[{"id":"x"}]}', 'cm'), /cm: nodes\[0\] needs id, name and roles/);
   assert.throws(() => parseClusterDocument('nope', 'cm'), /cm: not JSON/);
+});
+
+test('quorum: entries the leader keeps for replicas that stopped fetching are never caught up and never added back', () => {
+  const stale = NOW - 60_000;
+  // The wiped disk's old directory lingers as an observer after its removal, with a small lag.
+  const afterRemoval = { leaderId: 1, voters: [v(1), v(2)], observers: [v(3, 0, 'old-dir', stale), v(3, 0, 'new-dir')] };
+  assert.deepEqual(nextQuorumStep(input({ quorum: afterRemoval })),
+    { kind: 'add', id: 3, directoryId: 'new-dir', node: 'c-3', reason: 'controller 3 has caught up as an observer: adding it as a voter' });
+  const onlyStale = nextQuorumStep(input({ quorum: { leaderId: 1, voters: [v(1), v(2)], observers: [v(3, 0, 'old-dir', stale)] } }));
+  assert.match((onlyStale as { reason: string }).reason, /controller 3 has not joined the quorum as an observer yet/);
+  // A voter that stopped fetching is not caught up, whatever its last lag: it holds other changes.
+  const dead = nextQuorumStep(input({ desired: [1, 2, 3, 4], nodes: [node(1), node(2), node(3), node(4)], quorum: { leaderId: 1, voters: [v(1), v(2), v(3, 0, 'dir-3', stale)], observers: [v(4)] } }));
+  assert.match((dead as { reason: string }).reason, /adding controller 4 waits: voter 3 \(not fetching\) not caught up/);
+  // A new directory that is not fetching is no replacement yet.
+  const notYet = nextQuorumStep(input({ quorum: { leaderId: 1, voters: [v(1), v(2), v(3, 0, 'old-dir')], observers: [v(3, 0, 'new-dir', stale)] } }));
+  assert.deepEqual(notYet, { kind: 'none' });
+  // The leader is live by definition, whatever it reports for itself.
+  assert.deepEqual(nextQuorumStep(input({ quorum: { leaderId: 1, voters: [v(1, 0, 'dir-1', -1), v(2), v(3)], observers: [] } })), { kind: 'none' });
 });

@@ -23,7 +23,16 @@ export interface QuorumVoterState {
   readonly directoryId: string;
   /** Records behind the leader; -1 when unknown. */
   readonly lag: number;
+  /** When the leader last had a fetch from it (leader's clock, ms); -1 when never. */
+  readonly lastFetchTimestamp: number;
 }
+
+/**
+ * A replica is live when it fetched from the leader within this long of the freshest fetch
+ * the leader reports (replicas fetch continuously; comparing the leader's own timestamps
+ * needs no clock of ours).
+ */
+export const QUORUM_LIVE_WINDOW_MS = 5_000;
 
 export interface QuorumControllerNode {
   readonly name: string;
@@ -57,11 +66,25 @@ export type QuorumStep =
   | { readonly kind: 'step-down'; readonly id: number; readonly node: string; readonly reason: string }
   | { readonly kind: 'retire'; readonly id: number; readonly node: string; readonly reason: string };
 
-const caughtUp = (m: QuorumVoterState, limit: number): boolean => m.lag >= 0 && m.lag <= limit;
 const short = (dir: string): string => dir.slice(0, 8);
+
+/** Whether a voter or observer of this DescribeQuorum answer is fetching (the leader always is). */
+export function liveness(quorum: { readonly leaderId: number; readonly voters: readonly QuorumVoterState[]; readonly observers: readonly QuorumVoterState[] }): (m: QuorumVoterState) => boolean {
+  const freshest = Math.max(-1, ...[...quorum.voters, ...quorum.observers].map((m) => m.lastFetchTimestamp));
+  return (m) => (m.id === quorum.leaderId && quorum.voters.includes(m))
+    || (m.lastFetchTimestamp >= 0 && freshest - m.lastFetchTimestamp <= QUORUM_LIVE_WINDOW_MS);
+}
 
 export function nextQuorumStep(input: QuorumInput): QuorumStep {
   const { quorum, caughtUpLag: limit } = input;
+  // The leader keeps reporting replicas that stopped fetching (a removed voter, a wiped
+  // disk's old directory) for minutes, with the lag they had: such an entry must never pass
+  // for caught up, or be added back as a voter.
+  const live = quorum ? liveness(quorum) : () => false;
+  const caughtUp = (m: QuorumVoterState, lagLimit: number): boolean => live(m) && m.lag >= 0 && m.lag <= lagLimit;
+  /** The live observer entry of `id` that fetched last (its current directory), if any. */
+  const liveObserver = (id: number, notDirectory?: string): QuorumVoterState | undefined =>
+    quorum?.observers.filter((o) => o.id === id && o.directoryId !== notDirectory && live(o)).sort((a, b) => b.lastFetchTimestamp - a.lastFetchTimestamp)[0];
   const desired = input.desired === undefined ? undefined : new Set(input.desired);
   const nodeById = new Map(input.nodes.map((n) => [n.id, n]));
 
@@ -81,12 +104,12 @@ export function nextQuorumStep(input: QuorumInput): QuorumStep {
   const voters = quorum.voters;
   const lagging = (except?: QuorumVoterState): string | undefined => {
     const behind = voters.filter((v) => v !== except && !caughtUp(v, limit));
-    return behind.length === 0 ? undefined : `voter${behind.length > 1 ? 's' : ''} ${behind.map((v) => `${v.id} (lag ${v.lag})`).join(', ')} not caught up`;
+    return behind.length === 0 ? undefined : `voter${behind.length > 1 ? 's' : ''} ${behind.map((v) => `${v.id} (${live(v) ? `lag ${v.lag}` : 'not fetching'})`).join(', ')} not caught up`;
   };
 
   // A voter whose disk was replaced: same id, new directory, now an observer.
   for (const old of [...voters].sort((a, b) => a.id - b.id)) {
-    const fresh = quorum.observers.find((o) => o.id === old.id && o.directoryId !== old.directoryId);
+    const fresh = liveObserver(old.id, old.directoryId);
     if (!fresh || (desired && !desired.has(old.id))) continue;
     if (voters.length === 1) return { kind: 'wait', reason: `controller ${old.id} has a new disk, but it was the only voter: the metadata is gone with it; restore its disk` };
     if (!caughtUp(fresh, limit)) return { kind: 'wait', reason: `controller ${old.id} came back with a new disk (directory ${short(fresh.directoryId)}); waiting for it to catch up (lag ${fresh.lag})` };
@@ -101,7 +124,7 @@ export function nextQuorumStep(input: QuorumInput): QuorumStep {
   for (const id of [...desired].sort((a, b) => a - b)) {
     if (voters.some((v) => v.id === id)) continue;
     const node = nodeById.get(id);
-    const observer = quorum.observers.find((o) => o.id === id);
+    const observer = liveObserver(id);
     if (!node) return { kind: 'wait', reason: `controller ${id} is in the spec but has no ConfigMap yet` };
     if (!observer) return { kind: 'wait', reason: `controller ${id} has not joined the quorum as an observer yet` };
     if (!caughtUp(observer, limit) || !node.ready) return { kind: 'wait', reason: `controller ${id} is catching up as an observer (lag ${observer.lag}${node.ready ? '' : ', not Ready'})` };
