@@ -230,6 +230,8 @@ describe('KRaft operations end to end', ONCE, () => {
     assert.equal(now.length, 3, `voters ${JSON.stringify(await bed.admin.describeQuorum())}\n${controller.tail(60)}`);
     assert.equal(now.find((v) => v.id === victim)?.directoryId, diskDirectoryId(victim), 'the voter is the new disk');
     assert.ok((await events('VoterRemoved')).some((e) => e.message.includes(oldDir)), 'the old directory was removed');
+    // The leader lists the old directory as an observer for minutes after: it must never come back.
+    assert.ok(!(await events('VoterAdded')).some((e) => e.message.includes(oldDir)), 'the old directory was never added back');
     await checkMetadataKept();
     process.stdout.write(`# wiped disk of controller ${victim}: ${oldDir} → ${diskDirectoryId(victim)}; ${kills} kill -9 of the controller\n`);
   });
