@@ -17,8 +17,9 @@
  */
 import { classifyKey, kafkaKey, type KeyKind } from '../config/kafka-keys.js';
 import { compareStrings } from '../render/canonical.js';
-import { ANNOTATION_DELETE_CLAIM, ANNOTATION_DESIRED_HASH, CONFIG_KEY_POD, LABEL_CLUSTER } from '../render/metadata.js';
+import { ANNOTATION_DELETE_CLAIM, ANNOTATION_DESIRED_HASH, CONFIG_KEY_POD, LABEL_CLUSTER, names } from '../render/metadata.js';
 import { CONFIG_KEY_CLUSTER, parseClusterDocument, type ClusterDocument } from '../render/cluster-document.js';
+import { CONTROLLER_LISTENER } from '../config/server-properties.js';
 import { CONTROLLER_CAUGHT_UP_LAG } from '../render/start-script.js';
 import type { AlertSource } from './adapters/alertmanager.js';
 import type { ConfigMapObject, KubeClient, PodObject } from './adapters/kube/client.js';
@@ -94,6 +95,7 @@ export class ClusterReconciler {
       log.warn('DescribeQuorum failed', { err });
       return undefined;
     });
+    const members = quorum && quorumMembers(quorum);
 
     // 1. Keep Pods alive (not those of controllers being retired).
     const retiring = new Map([...desired].filter(([, d]) => isRetiring(d.state, doc, quorum)));
@@ -139,10 +141,11 @@ export class ClusterReconciler {
     const pendingNodes = pending.map((n) => nodes.get(n.name)!);
     let step: RollStep = { kind: 'idle' };
     let activeController = quorum?.leaderId ?? -1;
-    const finalized = await this.finalizedLevels();
+    // Only the cluster document says which version is wanted: without it there is nothing to compare.
+    const finalized = doc ? await this.finalizedLevels() : undefined;
     const refusal = doc ? downgradeRefusal(doc.kafkaVersion, finalized?.[METADATA_VERSION]) : undefined;
     if (stored.record || pending.length > 0) {
-      const health = await this.health([...nodes.values()], quorum);
+      const health = await this.health([...nodes.values()], members);
       activeController = health.quorum?.leaderId ?? -1;
       const pods = new Map<string, ObservedPod>();
       for (const p of this.o.pods.list()) pods.set(p.metadata.name, { name: p.metadata.name, uid: p.metadata.uid ?? '', terminating: Boolean(p.metadata.deletionTimestamp) });
@@ -172,17 +175,13 @@ export class ClusterReconciler {
         nodes: [...desired.values(), ...retiring.values()]
           .filter((d) => d.state.roles.includes('controller'))
           .map((d) => ({ name: d.state.name, id: d.state.id, roles: d.state.roles, ready: isReady(this.o.pods.get(d.state.name)) })),
-        quorum: quorum && {
-          leaderId: quorum.leaderId,
-          voters: quorum.voters.map(quorumMember),
-          observers: quorum.observers.map(quorumMember),
-        },
+        quorum: members,
         caughtUpLag: CONTROLLER_CAUGHT_UP_LAG,
         busy: pending.length > 0 ? `restarts pending (${pending.map((n) => n.name).join(', ')})` : undefined,
       });
       await this.actQuorum(quorumStep, new Map([...desired, ...retiring]));
       if (quorumStep.kind === 'none' && doc) {
-        const notUp = [...desired.values()].find((d) => !isReady(this.o.pods.get(d.state.name)) || this.o.pods.get(d.state.name)?.metadata.annotations?.[ANNOTATION_DESIRED_HASH] !== d.state.hash);
+        const notUp = [...desired.values()].find((d) => !isReady(this.o.pods.get(d.state.name)) || !this.atDesiredHash(d));
         const input = {
           desired: { kafkaVersion: doc.kafkaVersion, ...(doc.metadataVersion ? { metadataVersion: doc.metadataVersion } : {}) },
           finalized,
@@ -196,7 +195,7 @@ export class ClusterReconciler {
 
     // 6. Status.
     await this.checkDrift(desired, pairs);
-    const upToDate = [...desired.values()].filter((d) => this.o.pods.get(d.state.name)?.metadata.annotations?.[ANNOTATION_DESIRED_HASH] === d.state.hash).length;
+    const upToDate = [...desired.values()].filter((d) => this.atDesiredHash(d)).length;
     const order = rollOrder(pendingNodes, activeController).map((n) => n.name);
     const quorumNote = quorumStep.kind === 'none' ? undefined : quorumStep.reason;
     const featureNote = featureStep.reason;
@@ -239,9 +238,14 @@ export class ClusterReconciler {
     return new Map([...out].sort(([a], [b]) => compareStrings(a, b)));
   }
 
+  /** Whether the node's Pod carries its desired hash (created from it, or brought up to date live). */
+  private atDesiredHash(d: DesiredNode): boolean {
+    return this.o.pods.get(d.state.name)?.metadata.annotations?.[ANNOTATION_DESIRED_HASH] === d.state.hash;
+  }
+
   /** The cluster document (which nodes the spec has, the Kafka version); undefined when absent or unreadable. */
   private clusterDocument(): ClusterDocument | undefined {
-    const cm = this.o.configMaps.get(`${this.o.cluster}-cluster`);
+    const cm = this.o.configMaps.get(names.clusterDocument({ name: this.o.cluster }));
     const text = cm?.data?.[CONFIG_KEY_CLUSTER];
     if (!text) return undefined;
     try {
@@ -271,7 +275,7 @@ export class ClusterReconciler {
       for (const d of desired.values()) if (d.state.roles.includes('broker')) answers.push(await this.o.kafka.describeFeatures(d.state.id));
       const controllers = [...desired.values()].filter((d) => d.state.roles.includes('controller') && !d.state.roles.includes('broker'));
       for (const c of controllers) {
-        const listener = c.state.properties['controller.listener.names']?.split(',')[0];
+        const listener = controllerListener(c.state);
         const at = quorum?.nodes.find((n) => n.nodeId === c.state.id)?.listeners.find((l) => l.name === listener);
         if (!at) return undefined;
         answers.push(await this.o.kafka.describeFeaturesAt({ host: at.host, port: at.port }));
@@ -308,7 +312,7 @@ export class ClusterReconciler {
         return;
       case 'add': {
         const node = byId(step.id)!;
-        const listener = node.state.properties['controller.listener.names']?.split(',')[0] ?? 'CONTROLLER';
+        const listener = controllerListener(node.state);
         // Where the other controllers reach it: as it registered itself (its advertised controller listener).
         const registered = (await kafka.describeControllers()).controllers.find((c) => c.id === step.id);
         if (!registered) throw new Error(`controller ${step.id} has not registered its endpoint yet`);
@@ -453,7 +457,7 @@ export class ClusterReconciler {
     }
   }
 
-  private async health(nodes: RollNode[], quorum: QuorumDescription | undefined): Promise<HealthSnapshot> {
+  private async health(nodes: RollNode[], quorum: QuorumMembers | undefined): Promise<HealthSnapshot> {
     const { kafka } = this.o;
     const [topics, holding] = await Promise.all([kafka.describeTopics(), this.holdingAlerts()]);
     const minIsr = await kafka.describeTopicsConfigs(topics.map((t) => t.name), ['min.insync.replicas']);
@@ -464,11 +468,7 @@ export class ClusterReconciler {
         return t.partitions.map((p) => ({ topic: t.name, partition: p.partition, leader: p.leader, replicas: p.replicas, isr: p.isr, minIsr: m }));
       }),
       // A voter that stopped fetching keeps its last lag in the leader's answer: count it as unknown.
-      quorum: quorum && (() => {
-        const q = { leaderId: quorum.leaderId, voters: quorum.voters.map(quorumMember), observers: quorum.observers.map(quorumMember) };
-        const live = liveness(q);
-        return { leaderId: q.leaderId, voters: q.voters.map((v) => ({ id: v.id, lag: live(v) ? v.lag : -1 })) };
-      })(),
+      quorum: quorum && { leaderId: quorum.leaderId, voters: quorum.voters.map((v) => ({ id: v.id, lag: quorum.live(v) ? v.lag : -1 })) },
       holdingAlerts: holding,
       failureThreshold: this.o.failureThreshold,
     };
@@ -583,8 +583,24 @@ export class ClusterReconciler {
   }
 }
 
-function quorumMember(m: QuorumDescription['voters'][number]): QuorumVoterState {
-  return { id: m.id, directoryId: m.directoryId ?? '', lag: m.lag, lastFetchTimestamp: m.lastFetchTimestamp };
+/** The listener other controllers reach a controller at: the first of its controller.listener.names. */
+function controllerListener(node: NodeState): string {
+  return node.properties['controller.listener.names']?.split(',')[0] ?? CONTROLLER_LISTENER;
+}
+
+/** DescribeQuorum as the decisions read it, with whether each member is fetching. */
+interface QuorumMembers {
+  readonly leaderId: number;
+  readonly voters: readonly QuorumVoterState[];
+  readonly observers: readonly QuorumVoterState[];
+  readonly live: (m: QuorumVoterState) => boolean;
+}
+
+function quorumMembers(q: QuorumDescription): QuorumMembers {
+  const member = (m: QuorumDescription['voters'][number]): QuorumVoterState =>
+    ({ id: m.id, directoryId: m.directoryId ?? '', lag: m.lag, lastFetchTimestamp: m.lastFetchTimestamp });
+  const members = { leaderId: q.leaderId, voters: q.voters.map(member), observers: q.observers.map(member) };
+  return { ...members, live: liveness(members) };
 }
 
 /**

@@ -27,6 +27,7 @@ import { rollOrder } from '../controller/decide/roll.js';
 import { CONFIG_KEY_POD, LABEL_CLUSTER } from '../render/metadata.js';
 import type { ClusterModel } from '../spec/resolve.js';
 import type { SynthesizedCluster } from '../synth.js';
+import { clusterConfigMaps, type OutputConfigMap } from './output-config-maps.js';
 import { quorumChange } from './quorum-change.js';
 import { kafkaVersionsInOutput, upgradeChange } from './upgrade-change.js';
 import { compareStrings as compare } from '../render/canonical.js';
@@ -106,23 +107,20 @@ export interface PlanInput {
   readonly model: ClusterModel;
 }
 
-interface NodeConfigMap { kind?: string; metadata?: { name?: string; namespace?: string; labels?: Record<string, string> }; data?: Record<string, string> }
-
 /**
  * The node states of one cluster in a list of objects: its ConfigMaps that hold a desired
  * Pod (key pod.json), read as the controller reads them. Sorted by name.
  */
 export function nodeStatesInOutput(objects: readonly unknown[], cluster: string, namespace: string): NodeState[] {
   const out: NodeState[] = [];
-  for (const o of objects as readonly (NodeConfigMap | null | undefined)[]) {
-    if (o?.kind !== 'ConfigMap' || o.metadata?.labels?.[LABEL_CLUSTER] !== cluster || o.metadata.namespace !== namespace) continue;
+  for (const o of clusterConfigMaps(objects, cluster, namespace)) {
     const text = o.data?.[CONFIG_KEY_POD];
     if (text === undefined) continue;
     let pod: unknown;
     try {
       pod = JSON.parse(text);
     } catch (err) {
-      throw new Error(`ConfigMap ${namespace}/${o.metadata.name ?? '(unnamed)'}: ${CONFIG_KEY_POD} is not JSON: ${(err as Error).message}`);
+      throw new Error(`ConfigMap ${namespace}/${o.metadata?.name ?? '(unnamed)'}: ${CONFIG_KEY_POD} is not JSON: ${(err as Error).message}`);
     }
     out.push(readNodeState(pod as Parameters<typeof readNodeState>[0]));
   }
@@ -218,7 +216,7 @@ const poolRank = (n: { roles: readonly NodeRole[] }): number => (n.roles.include
 
 function clustersIn(objects: readonly unknown[]): string[] {
   const out = new Set<string>();
-  for (const o of objects as readonly (NodeConfigMap | null | undefined)[]) {
+  for (const o of objects as readonly (OutputConfigMap | null | undefined)[]) {
     const name = o?.metadata?.labels?.[LABEL_CLUSTER];
     if (o?.kind === 'ConfigMap' && name && o.data?.[CONFIG_KEY_POD] !== undefined) out.add(`${o.metadata?.namespace ?? '(no namespace)'}/${name}`);
   }

@@ -6,7 +6,7 @@
 import { metadataVersionOf } from '../config/metadata-versions.js';
 import { compareVersions } from '../config/versions.js';
 import { CONFIG_KEY_CLUSTER, parseClusterDocument } from '../render/cluster-document.js';
-import { LABEL_CLUSTER } from '../render/metadata.js';
+import { clusterConfigMaps } from './output-config-maps.js';
 import type { ClusterModel } from '../spec/resolve.js';
 
 export interface KafkaVersions {
@@ -20,10 +20,9 @@ export interface KafkaVersions {
  */
 export function kafkaVersionsInOutput(objects: readonly unknown[], cluster: string, namespace: string): KafkaVersions | undefined {
   let fromHeader: string | undefined;
-  for (const o of objects as ReadonlyArray<{ kind?: string; metadata?: { name?: string; namespace?: string; labels?: Record<string, string> }; data?: Record<string, string> } | null>) {
-    if (o?.kind !== 'ConfigMap' || o.metadata?.labels?.[LABEL_CLUSTER] !== cluster || o.metadata.namespace !== namespace) continue;
+  for (const o of clusterConfigMaps(objects, cluster, namespace)) {
     const doc = o.data?.[CONFIG_KEY_CLUSTER];
-    if (doc) return parseClusterDocument(doc, `ConfigMap ${namespace}/${o.metadata.name}`);
+    if (doc) return parseClusterDocument(doc, `ConfigMap ${namespace}/${o.metadata?.name}`);
     fromHeader ??= /^# Kafka (\d+\.\d+\.\d+) /m.exec(o.data?.['server.properties'] ?? '')?.[1];
   }
   return fromHeader ? { kafkaVersion: fromHeader } : undefined;

@@ -99,7 +99,7 @@ export const names = {
   /** The runtime controller's Deployment, ServiceAccount, Role, RoleBinding, Service and Lease. */
   operator: (cluster: ClusterModel) => `${cluster.name}-operator`,
   /** The cluster document (render/cluster-document.ts): the spec's nodes, Kafka version and metadata.version hold. */
-  clusterDocument: (cluster: ClusterModel) => `${cluster.name}-cluster`,
+  clusterDocument: (cluster: Pick<ClusterModel, 'name'>) => `${cluster.name}-cluster`,
   /** The ConfigMap the runtime controller keeps its state in (it creates it; not in Git). */
   operatorState: (cluster: ClusterModel) => `${cluster.name}-operator-state`,
 };

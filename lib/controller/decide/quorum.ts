@@ -149,13 +149,3 @@ export function nextQuorumStep(input: QuorumInput): QuorumStep {
   }
   return { kind: 'none' };
 }
-
-/** One line for status, Events and plan. */
-export function describeQuorumStep(step: QuorumStep): string {
-  switch (step.kind) {
-    case 'none':
-      return 'the voter set is as the spec wants';
-    default:
-      return step.reason;
-  }
-}

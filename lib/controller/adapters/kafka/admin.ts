@@ -19,6 +19,7 @@ import {
   RemoveRaftVoter,
   UpdateFeatures,
   type FeatureUpgradeType,
+  type RaftVoterListener,
   type AlterableConfig,
   type ConfigEntry,
   type ConfigResourceType,
@@ -110,11 +111,8 @@ export interface OngoingReassignment {
   removingReplicas: number[];
 }
 
-export interface RaftVoterEndpoint {
-  name: string;
-  host: string;
-  port: number;
-}
+/** A listener a voter is reached at (the request's own type). */
+export type RaftVoterEndpoint = RaftVoterListener;
 
 export interface FeatureRange {
   min: number;
