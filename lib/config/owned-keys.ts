@@ -24,7 +24,11 @@ const OWNED: Readonly<Record<string, string>> = {
   'controller.quorum.auto.join.enable': 'controllers',
 };
 
+/** TLS of our own listeners: their key and trust stores and client auth follow from `tls` and the listeners. */
+const OWNED_LISTENER_TLS = /^listener\.name\.(internal|external|controller)\.ssl\.(keystore\.|truststore\.|key\.password$|client\.auth$)/;
+
 /** If `key` is owned by the tool, the spec field to use instead; else undefined. */
 export function ownedKeyReplacement(key: string): string | undefined {
+  if (OWNED_LISTENER_TLS.test(key)) return 'tls and listeners.<name>.clientAuth';
   return Object.hasOwn(OWNED, key) ? OWNED[key] : undefined;
 }

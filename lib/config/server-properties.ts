@@ -5,37 +5,22 @@
  */
 import type { ClusterModel, KafkaNodeModel } from '../spec/resolve.js';
 import { formatProperties } from './properties-format.js';
+import { nodeContributions } from '../render/contributions.js';
 
 export const INTERNAL_LISTENER = 'INTERNAL';
 export const CONTROLLER_LISTENER = 'CONTROLLER';
+export const EXTERNAL_LISTENER = 'EXTERNAL';
 /** Kafka stores data in a subdirectory, so a filesystem's lost+found never sits in a log dir. */
 export const LOG_SUBDIR = 'kafka-log';
 /** Where the rendered server.properties is mounted in every Kafka container. */
 export const CONFIG_DIR = '/etc/kafka-cdk8s';
 export const CONFIG_FILE = 'server.properties';
 
-/** The keys kafka-cdk8s derives for a node, by key. */
+/** The keys kafka-cdk8s derives for a node, by key: the topology's, then every feature's (listeners, TLS, ...). */
 export function ownedConfig(cluster: ClusterModel, node: KafkaNodeModel): Record<string, string> {
-  const isBroker = node.roles.includes('broker');
-  const isController = node.roles.includes('controller');
-  const { internal, controller } = cluster.ports;
-  const listeners: string[] = [];
-  const advertised: string[] = [];
-  if (isBroker) {
-    listeners.push(`${INTERNAL_LISTENER}://:${internal}`);
-    advertised.push(`${INTERNAL_LISTENER}://${node.host}:${internal}`);
-  }
-  if (isController) {
-    listeners.push(`${CONTROLLER_LISTENER}://:${controller}`);
-    advertised.push(`${CONTROLLER_LISTENER}://${node.host}:${controller}`);
-  }
   const owned: Record<string, string> = {
     'node.id': String(node.id),
     'process.roles': node.roles.join(','),
-    'listeners': listeners.join(','),
-    'advertised.listeners': advertised.join(','),
-    'listener.security.protocol.map': `${CONTROLLER_LISTENER}:PLAINTEXT,${INTERNAL_LISTENER}:PLAINTEXT`,
-    'controller.listener.names': CONTROLLER_LISTENER,
     // A dynamic quorum (KIP-853): nodes find the voters through these; the voter set itself
     // lives in the metadata log, bootstrapped once (see render/start-script.ts).
     'controller.quorum.bootstrap.servers': quorumBootstrapServers(cluster),
@@ -43,9 +28,9 @@ export function ownedConfig(cluster: ClusterModel, node: KafkaNodeModel): Record
     // Pinned: with several log dirs Kafka would otherwise put it on the first one, so a
     // volume added in front would get a second, empty metadata log.
     'metadata.log.dir': logDir(node.volumes.find((v) => v.metadataLog)!),
+    ...nodeContributions(cluster, node).config,
   };
-  if (isBroker) owned['inter.broker.listener.name'] = INTERNAL_LISTENER;
-  if (isBroker && node.rack !== undefined) owned['broker.rack'] = node.rack;
+  if (node.roles.includes('broker') && node.rack !== undefined) owned['broker.rack'] = node.rack;
   return owned;
 }
 

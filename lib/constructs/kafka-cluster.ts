@@ -54,7 +54,7 @@ export class KafkaCluster extends Construct {
       spec: {
         type: 'ClusterIP',
         selector: poolSelector(cluster, 'broker'),
-        ports: [{ name: 'internal', port: cluster.ports.internal, protocol: 'TCP' }],
+        ports: cluster.listeners.filter((l) => l.name === 'INTERNAL').map((l) => ({ name: l.portName, port: l.port, protocol: 'TCP', ...(cluster.istio ? { appProtocol: 'tcp' } : {}) })),
       },
     });
 

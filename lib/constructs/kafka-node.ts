@@ -8,6 +8,7 @@ import {
   GITOPS_PRUNE_PROOF_ANNOTATIONS, nodeLabels, nodeSelectorLabels, volumeLabels,
 } from '../render/metadata.js';
 import { renderNodePod } from '../render/node-pod.js';
+import { nodeListeners } from '../config/listeners.js';
 
 export interface KafkaNodeProps {
   /** The resolved cluster the node belongs to. */
@@ -68,19 +69,23 @@ export class KafkaNode extends Construct {
       });
     }
 
-    const ports = [
-      ...(node.roles.includes('broker') ? [{ name: 'internal', port: cluster.ports.internal }] : []),
-      ...(node.roles.includes('controller') ? [{ name: 'controller', port: cluster.ports.controller }] : []),
-    ];
     new KubeService(this, 'Service', {
       metadata: { name: node.name, namespace: cluster.namespace, labels, annotations: { ...GITOPS_PRUNE_PROOF_ANNOTATIONS } },
       spec: {
-        // Headless: the DNS name resolves straight to the Pod. Not-ready addresses are
+        // Headless: the DNS name resolves straight to the Pod. In an Istio mesh a ClusterIP
+        // instead, as the sidecar routes by Service address. Not-ready addresses are
         // published because a starting node must reach the quorum before it is ready.
-        clusterIp: 'None',
+        // (clusterIP is immutable: a running cluster cannot switch; see README "Istio".)
+        clusterIp: cluster.istio ? undefined : 'None',
         publishNotReadyAddresses: true,
         selector: nodeSelectorLabels(cluster, node),
-        ports: ports.map((p) => ({ ...p, protocol: 'TCP' })),
+        ports: nodeListeners(cluster, node).map((l) => ({
+          name: l.portName,
+          port: l.port,
+          protocol: 'TCP',
+          // Kafka's protocol is opaque TCP to the mesh.
+          ...(cluster.istio ? { appProtocol: 'tcp' } : {}),
+        })),
       },
     });
 

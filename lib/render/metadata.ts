@@ -3,7 +3,7 @@
  * Everything here is part of the public contract with the cluster: changing a
  * value orphans existing objects, so treat these as stable.
  */
-import type { ClusterModel, KafkaNodeModel, ResolvedVolume } from '../spec/resolve.js';
+import type { ClusterModel, KafkaNodeModel, ResolvedVolume, TlsModel } from '../spec/resolve.js';
 
 export const LABEL_NAME = 'app.kubernetes.io/name';
 export const LABEL_COMPONENT = 'app.kubernetes.io/component';
@@ -102,4 +102,6 @@ export const names = {
   clusterDocument: (cluster: Pick<ClusterModel, 'name'>) => `${cluster.name}-cluster`,
   /** The ConfigMap the runtime controller keeps its state in (it creates it; not in Git). */
   operatorState: (cluster: ClusterModel) => `${cluster.name}-operator-state`,
+  /** A node's TLS Secret: the spec's template with the node's name. */
+  nodeTlsSecret: (tls: Pick<TlsModel, 'secretName'>, node: Pick<KafkaNodeModel, 'name'>) => tls.secretName.replaceAll('{node}', node.name),
 };

@@ -16,6 +16,7 @@ import { quantityValue } from '../spec/kube-schemas.js';
 import { ANNOTATION_DESIRED_HASH, GITOPS_CREATE_ONLY_ANNOTATIONS, createOnlyLabels, poolSelector } from './metadata.js';
 import { ANNOTATION_POD_FIELDS, podFields } from './pod-fields.js';
 import { LOG4J2_FILE, readinessScript, scriptEnv, startScript } from './start-script.js';
+import { nodeContributions } from './contributions.js';
 
 /** An emptyDir for the files the start script writes (server.properties, log4j2); never the live ConfigMap. */
 export const CONFIG_VOLUME = 'server-config';
@@ -56,12 +57,11 @@ const execProbe = (script: string) => ({ exec: { command: ['/bin/bash', '-c', sc
 function podManifest(cluster: ClusterModel, node: KafkaNodeModel, serverProperties: string) {
   const isBroker = node.roles.includes('broker');
   const probePort = isBroker ? cluster.ports.internal : cluster.ports.controller;
-  const ports = [
-    ...(isBroker ? [{ name: 'internal', containerPort: cluster.ports.internal, protocol: 'TCP' }] : []),
-    ...(node.roles.includes('controller') ? [{ name: 'controller', containerPort: cluster.ports.controller, protocol: 'TCP' }] : []),
-  ];
+  // Everything features add (listeners' ports, TLS volumes, a sidecar wait, ...), before rendering and hashing.
+  const added = nodeContributions(cluster, node);
   const env = [
     ...scriptEnv(cluster, node, serverProperties),
+    ...added.env,
     ...Object.entries(kafkaEnv(node)).map(([name, value]) => ({ name, value })),
   ];
   const { runAsUser, runAsGroup, fsGroup } = node.securityContext;
@@ -74,7 +74,7 @@ function podManifest(cluster: ClusterModel, node: KafkaNodeModel, serverProperti
       name: node.name,
       namespace: cluster.namespace,
       labels: createOnlyLabels(cluster, node),
-      annotations: { ...GITOPS_CREATE_ONLY_ANNOTATIONS } as Record<string, string>,
+      annotations: { ...added.podAnnotations, ...GITOPS_CREATE_ONLY_ANNOTATIONS } as Record<string, string>,
     },
     spec: {
       // The namespace's default ServiceAccount, with no token: a ServiceAccount of our own
@@ -96,27 +96,30 @@ function podManifest(cluster: ClusterModel, node: KafkaNodeModel, serverProperti
         fsGroupChangePolicy: 'OnRootMismatch',
         seccompProfile: { type: 'RuntimeDefault' },
       },
+      ...(added.initContainers.length ? { initContainers: added.initContainers } : {}),
       containers: [{
         name: 'kafka',
         image: node.image,
-        command: ['/bin/bash', '-c', startScript()],
+        command: ['/bin/bash', '-c', startScript(added)],
         env,
-        ports,
+        ports: added.ports,
         resources: withEphemeralStorage(node.resources),
         volumeMounts: [
           { name: CONFIG_VOLUME, mountPath: CONFIG_DIR },
           ...node.volumes.map((v) => ({ name: v.name, mountPath: v.mountPath })),
+          ...added.volumeMounts,
         ],
         startupProbe: { ...tcpProbe(probePort), periodSeconds: 10, failureThreshold: STARTUP_BUDGET_SECONDS / 10 },
         livenessProbe: { ...tcpProbe(probePort), periodSeconds: 10, failureThreshold: 6 },
         // The in-sync check starts a JVM (the image's Kafka tools), so it gets time; it runs
         // until it first passes after a container start, then only the port is checked.
-        readinessProbe: { ...execProbe(readinessScript(cluster, node)), periodSeconds: 10, timeoutSeconds: 60, failureThreshold: 1 },
+        readinessProbe: { ...execProbe(readinessScript(cluster, node, added.adminProperties)), periodSeconds: 10, timeoutSeconds: 60, failureThreshold: 1 },
         securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true },
       }],
       volumes: [
         { name: CONFIG_VOLUME, emptyDir: { sizeLimit: '16Mi' } },
         ...node.volumes.map((v) => ({ name: v.name, persistentVolumeClaim: { claimName: v.claimName } })),
+        ...added.volumes,
       ],
       ...(Object.keys(node.nodeSelector).length ? { nodeSelector: node.nodeSelector } : {}),
       ...(affinity ? { affinity } : {}),

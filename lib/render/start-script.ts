@@ -30,7 +30,10 @@ export const BOOTSTRAP_WAIT_SECONDS = 30;
 export const CONTROLLER_CAUGHT_UP_LAG = 50;
 /** Marker of "this container has been in sync once"; in the container's own layer, so a restart clears it. */
 const READY_MARKER = '/tmp/kafka-cdk8s-ready';
+/** Kafka tools' properties for the CONTROLLER listener (plaintext). */
 const ADMIN_CONFIG = '/tmp/kafka-cdk8s-admin.properties';
+/** Kafka tools' properties for the node's own INTERNAL listener (with its TLS, if any). */
+const CLIENT_CONFIG = '/tmp/kafka-cdk8s-client.properties';
 export const LOG4J2_FILE = 'log4j2.properties';
 
 /** Kafka logs to stdout only (kubectl logs), nothing to files in the container. */
@@ -47,16 +50,41 @@ const LOG4J2 = [
 ].join('\n');
 
 /** Short admin timeouts, so a probe or a quorum check answers within its budget. */
-const ADMIN_PROPERTIES = 'request.timeout.ms=5000\\ndefault.api.timeout.ms=10000';
+const ADMIN_PROPERTIES: Readonly<Record<string, string>> = { 'request.timeout.ms': '5000', 'default.api.timeout.ms': '10000' };
 
 /** The image's tools run with a small heap and their own logging, not the broker's. */
 const TOOL_ENV = "KAFKA_HEAP_OPTS='-Xms32m -Xmx256m' KAFKA_LOG4J_OPTS=''";
 
-const COMMON = `set -euo pipefail
-conf=${CONFIG_DIR}
-log() { echo "kafka-cdk8s: $*"; }
-printf '%s\\n' "$${ENV.serverProperties}" > "$conf/${CONFIG_FILE}"
-printf '${ADMIN_PROPERTIES}\\n' > ${ADMIN_CONFIG}`;
+/** What features add to the start script (render/contributions.ts). */
+export interface StartScriptHooks {
+  /** Properties of the Kafka tools that talk to the INTERNAL listener, besides the timeouts (e.g. TLS). */
+  readonly adminProperties: Readonly<Record<string, string>>;
+  /** Bash run first (e.g. wait for a sidecar). */
+  readonly beforeStart: readonly string[];
+  /** How Kafka's start command is launched (default `exec`). */
+  readonly launch: (command: string) => string;
+}
+
+/** Short admin timeouts as one printf line (its exact bytes are part of every Pod's hash). */
+const propertiesPrintf = (props: Readonly<Record<string, string>>, file: string) =>
+  `printf '${Object.entries(props).map(([k, v]) => `${k}=${v}`).join('\\n')}\\n' > ${file}`;
+
+function common(hooks: StartScriptHooks): string {
+  // The client file only when a feature adds to it (TLS): Pods without one keep their hash.
+  const client = Object.keys(hooks.adminProperties).length ? [propertiesPrintf({ ...ADMIN_PROPERTIES, ...hooks.adminProperties }, CLIENT_CONFIG)] : [];
+  return [
+    'set -euo pipefail',
+    `conf=${CONFIG_DIR}`,
+    'log() { echo "kafka-cdk8s: $*"; }',
+    `printf '%s\\n' "$${ENV.serverProperties}" > "$conf/${CONFIG_FILE}"`,
+    propertiesPrintf(ADMIN_PROPERTIES, ADMIN_CONFIG),
+    ...client,
+  ].join('\n');
+}
+
+/** The properties file of the Kafka tools that talk to a node's INTERNAL listener. */
+export const clientConfigFile = (adminProperties: Readonly<Record<string, string>>) =>
+  (Object.keys(adminProperties).length ? CLIENT_CONFIG : ADMIN_CONFIG);
 
 /**
  * Start script. Every node formats its log dirs on first start (idempotent:
@@ -70,10 +98,10 @@ printf '${ADMIN_PROPERTIES}\\n' > ${ADMIN_CONFIG}`;
  *   controllers: a new cluster; it bootstraps the quorum with the others;
  * - otherwise it waits for the quorum, then joins as an observer.
  */
-export function startScript(): string {
+export function startScript(hooks: StartScriptHooks): string {
   // Until bash execs Kafka, a deletion (SIGTERM) must end the Pod at once, not after the grace period.
   return `trap 'exit 143' TERM
-${COMMON}
+${[common(hooks), ...hooks.beforeStart].join('\n')}
 cat > "$conf/${LOG4J2_FILE}" <<'LOG4J2'
 ${LOG4J2}
 LOG4J2
@@ -105,7 +133,7 @@ else
     format --no-initial-controllers
   fi
 fi
-exec /opt/kafka/bin/kafka-server-start.sh "$conf/${CONFIG_FILE}"
+${hooks.launch(`/opt/kafka/bin/kafka-server-start.sh "$conf/${CONFIG_FILE}"`)}
 `;
 }
 
@@ -117,11 +145,11 @@ exec /opt/kafka/bin/kafka-server-start.sh "$conf/${CONFIG_FILE}"
  * unready, and the PodDisruptionBudget lets no second node go, until it has
  * caught up, with or without the kafka-cdk8s controller running.
  */
-export function readinessScript(cluster: ClusterModel, node: KafkaNodeModel): string {
+export function readinessScript(cluster: ClusterModel, node: KafkaNodeModel, adminProperties: Readonly<Record<string, string>> = {}): string {
   const { internal, controller } = cluster.ports;
   const checks: string[] = [];
   if (node.roles.includes('broker')) {
-    checks.push(`out=$(${TOOL_ENV} /opt/kafka/bin/kafka-topics.sh --bootstrap-server 127.0.0.1:${internal} --command-config ${ADMIN_CONFIG} --describe --under-replicated-partitions)
+    checks.push(`out=$(${TOOL_ENV} /opt/kafka/bin/kafka-topics.sh --bootstrap-server 127.0.0.1:${internal} --command-config ${clientConfigFile(adminProperties)} --describe --under-replicated-partitions)
 printf '%s\\n' "$out" | awk -v id="$${ENV.nodeId}" '
   function has(list, x,  a, n, i) { n = split(list, a, ","); for (i = 1; i <= n; i++) if (a[i] == x) return 1; return 0 }
   { r = ""; s = ""; for (i = 1; i < NF; i++) { if ($i == "Replicas:") r = $(i + 1); if ($i == "Isr:") s = $(i + 1) }

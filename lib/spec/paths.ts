@@ -6,7 +6,7 @@
  */
 
 /** Paths that must not be mounted over, nor anything under them. */
-const RESERVED_TREES = ['/opt/kafka', '/etc/kafka-cdk8s', '/proc', '/sys', '/dev', '/bin', '/sbin', '/lib', '/lib64', '/usr'];
+const RESERVED_TREES = ['/opt/kafka', '/etc/kafka-cdk8s', '/etc/kafka-cdk8s-tls', '/proc', '/sys', '/dev', '/bin', '/sbin', '/lib', '/lib64', '/usr'];
 /** Paths that must not be mounted over themselves (their subdirectories are fine). */
 const RESERVED_EXACT = ['/', '/etc', '/var', '/opt', '/home', '/root', '/run', '/tmp'];
 
@@ -20,7 +20,7 @@ export function mountPathProblem(path: string): string | undefined {
   const parts = path.split('/').slice(1);
   if (parts.some((p) => p === '' || p === '.' || p === '..')) return "mountPath must be a normalized path: no empty, '.' or '..' segments";
   const tree = RESERVED_TREES.find((t) => path === t || path.startsWith(`${t}/`));
-  if (tree) return `mountPath must not be ${tree} or under it: that is ${tree === '/opt/kafka' ? "the image's Kafka installation" : tree === '/etc/kafka-cdk8s' ? "kafka-cdk8s's config directory" : 'a system directory'}`;
+  if (tree) return `mountPath must not be ${tree} or under it: that is ${tree === '/opt/kafka' ? "the image's Kafka installation" : tree === '/etc/kafka-cdk8s' ? "kafka-cdk8s's config directory" : tree === '/etc/kafka-cdk8s-tls' ? "where the node's TLS Secret is mounted" : 'a system directory'}`;
   if (RESERVED_EXACT.includes(path)) return `mountPath must not be ${path} itself: it would hide the image's files; use a directory under it`;
   return undefined;
 }

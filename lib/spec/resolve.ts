@@ -9,8 +9,9 @@ import { names } from '../render/metadata.js';
 import type { AffinitySpec } from './kube-schemas.js';
 import { DEFAULT_HOLD_LABEL, DEFAULT_OPERATOR_IMAGE } from './schema.js';
 import type {
-  BrokerGroupSpec, BrokerSpec, KafkaConfigValue, OperatorSpec, ParsedClusterSpec, ResourcesSpec, TolerationSpec, VolumeSpec,
+  BrokerGroupSpec, BrokerSpec, ClientAuth, KafkaConfigValue, OperatorSpec, ParsedClusterSpec, ResourcesSpec, TolerationSpec, VolumeSpec,
 } from './schema.js';
+import versions from '../../versions.json' with { type: 'json' };
 import type { KafkaClusterSpec } from './schema.js';
 import { parseSpec } from './validate.js';
 
@@ -80,6 +81,71 @@ export interface OperatorModel {
   readonly lease: string;
 }
 
+/** Kafka listener names; the Pod and Service ports are named after them in lower case. */
+export type ListenerName = 'INTERNAL' | 'CONTROLLER' | 'EXTERNAL';
+
+/**
+ * One Kafka listener. server.properties (listeners, advertised.listeners, the security
+ * protocol map, per-listener TLS keys), the Pods' ports, the nodes' Services and the
+ * bootstrap Service all derive from these.
+ */
+export interface ListenerModel {
+  readonly name: ListenerName;
+  /** Container and Service port name: the listener name in lower case. */
+  readonly portName: string;
+  /** The port every node of `role` listens on. */
+  readonly port: number;
+  /** Which nodes have it: brokers (incl. combined nodes) or controllers (incl. combined nodes). */
+  readonly role: NodeRole;
+  readonly tls: boolean;
+  readonly clientAuth: ClientAuth;
+}
+
+/** Where the certificates come from and what they are called. */
+export interface TlsModel {
+  readonly mode: 'cert-manager' | 'provisioned' | 'secrets';
+  /** cert-manager: the given issuer; undefined: our own CA Issuer (`caIssuer`). */
+  readonly issuer?: { readonly kind: 'Issuer' | 'ClusterIssuer'; readonly name: string; readonly group: string };
+  /** Secret name template with {node}. */
+  readonly secretName: string;
+  /** The runtime controller's client certificate Secret. */
+  readonly operatorSecretName: string;
+  /** cert-manager with no issuer given, and provisioned: the CA's Secret (and Issuer) name. */
+  readonly caName: string;
+  readonly duration: string;
+  readonly renewBefore: string;
+}
+
+/** Access from outside through one address: host:externalStartingPort+id per broker, host:bootstrapPort for any. */
+export interface ExternalAccessModel {
+  readonly type: 'envoy' | 'istio';
+  readonly host: string;
+  readonly externalStartingPort: number;
+  readonly bootstrapPort: number;
+  readonly envoy?: EnvoyModel;
+  readonly istio?: { readonly gatewaySelector: Readonly<Record<string, string>>; readonly mode: 'tcp' | 'tls-passthrough' };
+}
+
+export interface EnvoyModel {
+  /** Name of its Deployment, ConfigMaps, Services and PodDisruptionBudget. */
+  readonly name: string;
+  readonly replicas: number;
+  readonly image: string;
+  readonly resources: ResourcesSpec;
+  readonly serviceAnnotations: Readonly<Record<string, string>>;
+  readonly loadBalancerSourceRanges: readonly string[];
+  readonly loadBalancerClass?: string;
+  readonly healthPort: number;
+  readonly adminPort: number;
+  readonly nodeSelector: Readonly<Record<string, string>>;
+  readonly tolerations: readonly TolerationSpec[];
+}
+
+export interface IstioModel {
+  readonly nativeSidecars: boolean;
+  readonly sidecarReadyTimeoutSeconds: number;
+}
+
 export interface ClusterModel {
   readonly name: string;
   readonly namespace: string;
@@ -92,6 +158,11 @@ export interface ClusterModel {
   readonly clusterDomain: string;
   readonly controllerMode: 'dedicated' | 'combined';
   readonly ports: { readonly internal: number; readonly controller: number };
+  /** Every listener of the cluster: INTERNAL and CONTROLLER, and EXTERNAL with externalAccess. */
+  readonly listeners: readonly ListenerModel[];
+  readonly tls?: TlsModel;
+  readonly externalAccess?: ExternalAccessModel;
+  readonly istio?: IstioModel;
   readonly rackTopologyKey?: string;
   readonly topologySpread: 'preferred' | 'required' | 'none';
   /** Nodes with the controller role (the KRaft voters), by id. */
@@ -183,6 +254,10 @@ function resolveParsed(spec: ParsedClusterSpec): ClusterModel {
     clusterDomain: spec.clusterDomain,
     controllerMode,
     ports: { internal: spec.listeners.internal.port, controller: spec.listeners.controller.port },
+    listeners: resolveListeners(spec),
+    ...(spec.tls ? { tls: resolveTls(spec) } : {}),
+    ...(spec.externalAccess ? { externalAccess: resolveExternalAccess(spec) } : {}),
+    ...(spec.istio ? { istio: { nativeSidecars: spec.istio.nativeSidecars ?? false, sidecarReadyTimeoutSeconds: spec.istio.sidecarReadyTimeoutSeconds ?? DEFAULT_SIDECAR_TIMEOUT_SECONDS } } : {}),
     rackTopologyKey: spec.rackAwareness?.topologyKey,
     topologySpread: spec.topologySpread,
     voters: controllerMode === 'dedicated' ? dedicated : brokers.filter((b) => b.roles.includes('controller')),
@@ -207,6 +282,69 @@ function resolveOperator(cluster: ClusterModel, spec: OperatorSpec = {}): Operat
     alertmanager: alertmanager && { url: alertmanager.url, holdLabel: alertmanager.holdLabel ?? DEFAULT_HOLD_LABEL },
     stateConfigMap: names.operatorState(cluster),
     lease: names.operator(cluster),
+  };
+}
+
+const DEFAULT_SIDECAR_TIMEOUT_SECONDS = 300;
+const DEFAULT_ENVOY_RESOURCES: ResourcesSpec = { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } };
+
+function resolveListeners(spec: ParsedClusterSpec): ListenerModel[] {
+  const tlsOn = spec.tls !== undefined;
+  const { internal, controller, external } = spec.listeners;
+  const listeners: ListenerModel[] = [
+    { name: 'INTERNAL', portName: 'internal', port: internal.port, role: 'broker', tls: internal.tls ?? tlsOn, clientAuth: internal.clientAuth ?? 'none' },
+    // KRaft controller traffic stays inside the cluster network, in plaintext.
+    { name: 'CONTROLLER', portName: 'controller', port: controller.port, role: 'controller', tls: false, clientAuth: 'none' },
+  ];
+  if (spec.externalAccess) {
+    listeners.push({ name: 'EXTERNAL', portName: 'external', port: external.port, role: 'broker', tls: external.tls ?? tlsOn, clientAuth: external.clientAuth ?? 'none' });
+  }
+  return listeners;
+}
+
+function resolveTls(spec: ParsedClusterSpec): TlsModel {
+  const tls = spec.tls!;
+  return {
+    mode: tls.mode,
+    ...(tls.issuer ? { issuer: { kind: tls.issuer.kind, name: tls.issuer.name, group: tls.issuer.group ?? 'cert-manager.io' } } : {}),
+    secretName: tls.secretName ?? '{node}-tls',
+    operatorSecretName: tls.operatorSecretName ?? `${spec.name}-operator-tls`,
+    caName: `${spec.name}-ca`,
+    duration: tls.duration ?? '2160h',
+    renewBefore: tls.renewBefore ?? '720h',
+  };
+}
+
+function resolveExternalAccess(spec: ParsedClusterSpec): ExternalAccessModel {
+  const ext = spec.externalAccess!;
+  const externalTls = spec.listeners.external.tls ?? spec.tls !== undefined;
+  const envoy = ext.envoy ?? {};
+  return {
+    type: ext.type,
+    host: ext.host,
+    externalStartingPort: ext.externalStartingPort,
+    bootstrapPort: ext.bootstrapPort,
+    ...(ext.type === 'envoy' ? {
+      envoy: {
+        name: `${spec.name}-envoy`,
+        replicas: envoy.replicas ?? 2,
+        image: envoy.image ?? `envoyproxy/envoy:v${versions.envoy}`,
+        resources: canonical(envoy.resources ?? DEFAULT_ENVOY_RESOURCES),
+        serviceAnnotations: canonical(envoy.serviceAnnotations ?? {}),
+        loadBalancerSourceRanges: [...(envoy.loadBalancerSourceRanges ?? [])].sort(),
+        ...(envoy.loadBalancerClass ? { loadBalancerClass: envoy.loadBalancerClass } : {}),
+        healthPort: envoy.healthPort ?? 8081,
+        adminPort: envoy.adminPort ?? 9901,
+        nodeSelector: canonical(envoy.nodeSelector ?? {}),
+        tolerations: canonical(envoy.tolerations ?? []),
+      },
+    } : {}),
+    ...(ext.type === 'istio' ? {
+      istio: {
+        gatewaySelector: canonical(ext.istio?.gatewaySelector ?? { istio: 'ingressgateway' }),
+        mode: ext.istio?.mode ?? (externalTls ? 'tls-passthrough' : 'tcp'),
+      },
+    } : {}),
   };
 }
 

@@ -137,12 +137,80 @@ export const controllersSchema = z.strictObject({
 }).meta({ description: 'KRaft controller quorum.' });
 
 const portSchema = z.number().int().min(1024, 'ports must be in 1024..65535 (the image runs as a non-root user)').max(65535, 'ports must be in 1024..65535');
+const clientAuthSchema = z.enum(['none', 'requested', 'required'])
+  .meta({ description: "TLS client authentication (Kafka ssl.client.auth): 'required' is mutual TLS. @default none" });
+const tlsListenerFields = {
+  tls: z.boolean().optional().meta({ description: 'Encrypt this listener with the certificates of `tls`. @default true when `tls` is set, else false' }),
+  clientAuth: clientAuthSchema.optional(),
+};
 export const listenersSchema = z.strictObject({
-  internal: z.strictObject({ port: portSchema.default(9092) }).default({ port: 9092 })
-    .meta({ description: 'Listener used by clients inside Kubernetes and for replication.' }),
+  internal: z.strictObject({ port: portSchema.default(9092), ...tlsListenerFields }).default({ port: 9092 })
+    .meta({ description: 'Listener used by clients inside Kubernetes, for replication (inter-broker) and by the runtime controller.' }),
   controller: z.strictObject({ port: portSchema.default(9093) }).default({ port: 9093 })
-    .meta({ description: 'Listener of the KRaft controllers.' }),
+    .meta({ description: 'Listener of the KRaft controllers (plaintext, inside the cluster network).' }),
+  external: z.strictObject({ port: portSchema.default(9094), ...tlsListenerFields }).default({ port: 9094 })
+    .meta({ description: 'Listener reached from outside Kubernetes through `externalAccess`; each broker advertises the external host and its own port. Only present with externalAccess.' }),
 });
+
+/** A Go duration as cert-manager takes it, in hours and minutes: '2160h', '720h30m'. */
+const certDuration = (what: string) => z.string().regex(/^(\d+h)?(\d+m)?$/, `${what} must be a duration in hours and minutes such as '2160h' or '720h30m'`)
+  .refine((v) => v !== '' && /[1-9]/.test(v), `${what} must be longer than zero`);
+
+export const tlsSchema = z.strictObject({
+  mode: z.enum(['cert-manager', 'provisioned', 'secrets'])
+    .meta({ description: "Where the certificates come from. 'cert-manager': Certificates (and unless `issuer` is given, a CA Issuer) in the output, issued by cert-manager. 'provisioned': the runtime controller (or `kafka-cdk8s certs`) makes a CA and each node's Secret in the cluster, and renews them. 'secrets': you bring the Secrets, named by `secretName`." }),
+  issuer: z.strictObject({
+    kind: z.enum(['Issuer', 'ClusterIssuer']).default('Issuer'),
+    name: z.string().min(1),
+    group: z.string().min(1).optional().meta({ description: '@default cert-manager.io' }),
+  }).optional().meta({ description: "cert-manager: sign with this existing Issuer or ClusterIssuer. @default a self-signed CA of the cluster's own (Issuer <name>-ca)" }),
+  secretName: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$|^[a-z0-9-]*\{node\}[a-z0-9-]*$/, "secretName must be a Secret name template containing {node}, e.g. '{node}-tls'")
+    .refine((v) => v.includes('{node}'), "secretName must contain {node} (each node has its own certificate)").optional()
+    .meta({ description: "Each node's Secret ({node}: its name, e.g. demo-broker-0): keys tls.crt, tls.key (PKCS#8), ca.crt and tls-combined.pem (key then chain). @default '{node}-tls'" }),
+  operatorSecretName: dnsLabel('operatorSecretName').optional()
+    .meta({ description: "The runtime controller's client certificate (same keys), for mutual TLS. @default '<name>-operator-tls'" }),
+  duration: certDuration('duration').optional().meta({ description: "Certificate lifetime (cert-manager and provisioned). @default '2160h' (90 days)" }),
+  renewBefore: certDuration('renewBefore').optional().meta({ description: "Renew this long before expiry (cert-manager and provisioned). @default '720h' (30 days)" }),
+}).meta({ description: 'TLS for the internal and external listeners and the runtime controller. A renewed certificate reaches the running brokers without a restart. No private key is ever written to the output.' });
+
+const envoySchema = z.strictObject({
+  replicas: z.number().int().min(1, 'replicas must be at least 1').max(100).optional().meta({ description: '@default 2' }),
+  image: imageReference('image').optional().meta({ description: `@default envoyproxy/envoy:v${versions.envoy}` }),
+  resources: resourcesSchema.optional().meta({ description: '@default requests cpu 100m, memory 128Mi; limits memory 512Mi' }),
+  serviceAnnotations: z.record(z.string(), z.string()).optional()
+    .meta({ description: "Annotations of the LoadBalancer Service, e.g. your cloud's load balancer settings." }),
+  loadBalancerSourceRanges: z.array(z.string().regex(/^[0-9a-fA-F.:]+\/\d{1,3}$/, 'loadBalancerSourceRanges are CIDRs such as 203.0.113.0/24')).optional(),
+  loadBalancerClass: z.string().min(1).optional(),
+  healthPort: portSchema.optional().meta({ description: 'Port answering load-balancer health checks (HTTP /healthz). @default 8081' }),
+  adminPort: portSchema.optional().meta({ description: 'Envoy admin (readiness, metrics); never on the LoadBalancer, only on a ClusterIP Service. @default 9901' }),
+  nodeSelector: nodeSelectorSchema.optional(),
+  tolerations: z.array(tolerationSchema).optional(),
+}).meta({ description: 'The Envoy Deployment behind the single LoadBalancer.' });
+
+const istioIngressSchema = z.strictObject({
+  gatewaySelector: z.record(labelKey('gatewaySelector key'), labelValue('gatewaySelector value')).optional()
+    .meta({ description: "Labels of the Istio ingress gateway Pods. @default { istio: ingressgateway }" }),
+  mode: z.enum(['tcp', 'tls-passthrough']).optional()
+    .meta({ description: "'tcp': route by port; 'tls-passthrough': TLS kept end to end, routed by port and SNI (needs listeners.external TLS). @default tls-passthrough when the external listener has TLS, else tcp" }),
+});
+
+export const externalAccessSchema = z.strictObject({
+  type: z.enum(['envoy', 'istio']).meta({ description: "'envoy': an Envoy Deployment behind one LoadBalancer Service. 'istio': an Istio Gateway and VirtualService on the mesh's ingress gateway." }),
+  host: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'host must be a DNS name such as kafka.example.com')
+    .meta({ description: "The DNS name clients outside use (the LoadBalancer's or gateway's address); every broker advertises it with its own port. Also in each broker's certificate." }),
+  externalStartingPort: z.number().int().min(1024).max(65535).default(19000)
+    .meta({ description: 'Broker N is reached at host:externalStartingPort+N. @default 19000' }),
+  bootstrapPort: portSchema.default(19092).meta({ description: 'Reaches any broker: the address clients bootstrap from. @default 19092' }),
+  envoy: envoySchema.optional(),
+  istio: istioIngressSchema.optional(),
+}).meta({ description: 'Access from outside Kubernetes through a single load-balanced address.' });
+
+export const istioSchema = z.strictObject({
+  nativeSidecars: z.boolean().optional()
+    .meta({ description: "The mesh runs native sidecars (Kubernetes >= 1.29, Istio's ENABLE_NATIVE_SIDECARS): the proxy starts before Kafka and stops after it, so Kafka neither waits for it nor stops it. @default false" }),
+  sidecarReadyTimeoutSeconds: z.number().int().min(1).max(3600).optional()
+    .meta({ description: "How long Kafka's start waits for the sidecar to be ready before the container fails. @default 300" }),
+}).meta({ description: 'The cluster runs in an Istio mesh: per-node Services are ClusterIP (mesh routing needs a Service VIP), and Kafka starts only once the sidecar is ready and stops it on exit.' });
 
 /** Prometheus label names, which Alertmanager alerts carry. */
 const PROMETHEUS_LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -191,7 +259,10 @@ export const kafkaClusterSpecSchema = z.strictObject({
   brokerGroups: z.record(dnsLabel('group name'), brokerGroupSchema).optional(),
   brokers: z.array(brokerSchema).min(1, 'a cluster needs at least one broker'),
   config: kafkaConfig.optional(),
-  listeners: listenersSchema.default({ internal: { port: 9092 }, controller: { port: 9093 } }),
+  listeners: listenersSchema.default({ internal: { port: 9092 }, controller: { port: 9093 }, external: { port: 9094 } }),
+  tls: tlsSchema.optional(),
+  externalAccess: externalAccessSchema.optional(),
+  istio: istioSchema.optional(),
   topologySpread: z.enum(['preferred', 'required', 'none']).default('preferred')
     .meta({ description: "Spread each pool's Pods across nodes and zones: 'preferred' (topology spread constraints that never block scheduling), 'required' (at most one Pod of a pool per node, zones preferred) or 'none'. Your own affinity is kept and added to. @default preferred" }),
   rackAwareness: z.strictObject({
@@ -215,6 +286,10 @@ export type KafkaConfigValue = z.output<typeof configValue>;
 export type ResourcesSpec = z.output<typeof resourcesSchema>;
 export type TolerationSpec = z.output<typeof tolerationSchema>;
 export type OperatorSpec = z.output<typeof operatorSchema>;
+export type TlsSpec = z.output<typeof tlsSchema>;
+export type ExternalAccessSpec = z.output<typeof externalAccessSchema>;
+export type IstioSpec = z.output<typeof istioSchema>;
+export type ClientAuth = z.output<typeof clientAuthSchema>;
 
 /** The JSON Schema for editors (YAML form), generated from the zod schema. */
 export function kafkaClusterJsonSchema(): Record<string, unknown> {

@@ -9,7 +9,7 @@ import { checkValue, KAFKA_KEYS_VERSION, kafkaKey, listenerKey, removedKey, sugg
 import { checkKafkaRules, type KafkaRole } from '../config/kafka-rules.js';
 import { KNOWN_RELEASES, metadataVersionOf } from '../config/metadata-versions.js';
 import { compareVersions } from '../config/versions.js';
-import { CONTROLLER_LISTENER, INTERNAL_LISTENER, LOG_SUBDIR } from '../config/server-properties.js';
+import { CONTROLLER_LISTENER, EXTERNAL_LISTENER, INTERNAL_LISTENER, LOG_SUBDIR } from '../config/server-properties.js';
 import { DEFAULT_KAFKA_VERSION, DNS_LABEL } from './schema.js';
 import { pathsNest } from './paths.js';
 import { quantityValue } from './kube-schemas.js';
@@ -27,7 +27,7 @@ const MAX_NODE_ID = 2_147_483_647;
 /** Longest object name we add to the cluster name: `<name>-bootstrap`, a Service (63 characters at most). */
 const LONGEST_SHARED_SUFFIX = '-bootstrap';
 /** Volume names the Pod uses for itself. */
-const RESERVED_VOLUME_NAMES = new Set(['server-config']);
+const RESERVED_VOLUME_NAMES = new Set(['server-config', 'tls']);
 /**
  * Keys that only the active KRaft controller reads. Set on brokers that are not
  * controllers, they would be accepted and do nothing.
@@ -76,14 +76,17 @@ export function checkSemantics(input: unknown): SpecProblem[] {
   const name = typeof spec.name === 'string' ? spec.name : undefined;
 
   checkKafkaVersion(spec, add);
+  const listenerNames = [INTERNAL_LISTENER, CONTROLLER_LISTENER, ...(isRec(spec.externalAccess) ? [EXTERNAL_LISTENER] : [])];
   if (name && DNS_LABEL.test(name) && `${name}${LONGEST_SHARED_SUFFIX}`.length > 63) {
     add(['name'], `name must be at most ${63 - LONGEST_SHARED_SUFFIX.length} characters: the Service '${name}${LONGEST_SHARED_SUFFIX}' must fit in 63 (got ${name.length})`);
   }
   checkPorts(spec, controllers, add);
-  checkConfigKeys(spec.config, ['config'], add, warn);
-  checkConfigKeys(controllers.config, ['controllers', 'config'], add, warn);
+  checkTls(spec, add);
+  checkExternalAccess(spec, brokers, add);
+  checkConfigKeys(spec.config, ['config'], listenerNames, add, warn);
+  checkConfigKeys(controllers.config, ['controllers', 'config'], listenerNames, add, warn);
   for (const [g, group] of Object.entries(groups)) {
-    checkConfigKeys(rec(group).config, ['brokerGroups', g, 'config'], add, warn);
+    checkConfigKeys(rec(group).config, ['brokerGroups', g, 'config'], listenerNames, add, warn);
     checkControllerOnlyKeys(rec(group).config, ['brokerGroups', g, 'config'], add);
     checkVolumes(rec(group).storage, ['brokerGroups', g, 'storage'], add);
   }
@@ -106,7 +109,7 @@ export function checkSemantics(input: unknown): SpecProblem[] {
       add(['brokers', i, 'group'], `unknown group ${showValue(broker.group)}; `
         + (known.length ? `${didYouMean(String(broker.group), known)}defined groups: ${known.join(', ')}` : 'no brokerGroups are defined'));
     }
-    checkConfigKeys(broker.config, ['brokers', i, 'config'], add, warn);
+    checkConfigKeys(broker.config, ['brokers', i, 'config'], listenerNames, add, warn);
     if (!isCombinedController(controllers, broker.id)) checkControllerOnlyKeys(broker.config, ['brokers', i, 'config'], add);
     checkVolumes(broker.storage, ['brokers', i, 'storage'], add);
   });
@@ -148,16 +151,14 @@ function checkKafkaVersion(spec: Rec, add: Add): void {
 
 /** Keys whose values name listeners: Kafka refuses to start when one is not a listener of the node. */
 const LISTENER_NAME_KEYS = new Set(['early.start.listeners', 'remote.log.metadata.manager.listener.name']);
-const LISTENER_NAMES = [INTERNAL_LISTENER, CONTROLLER_LISTENER];
-
-function listenerNameProblem(key: string, value: string): string | undefined {
+function listenerNameProblem(key: string, value: string, listenerNames: readonly string[]): string | undefined {
   if (!LISTENER_NAME_KEYS.has(key)) return undefined;
-  const unknown = value.split(',').map((v) => v.trim()).filter((v) => v && !LISTENER_NAMES.includes(v));
-  return unknown.length ? `${key} names listener${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; the listeners are ${LISTENER_NAMES.join(' and ')}` : undefined;
+  const unknown = value.split(',').map((v) => v.trim()).filter((v) => v && !listenerNames.includes(v));
+  return unknown.length ? `${key} names listener${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; the listeners are ${listenerNames.join(', ')}` : undefined;
 }
 
 /** Each key of one config map: not ours, not removed from Kafka, a value Kafka parses; unknown keys are warned about. */
-function checkConfigKeys(config: unknown, path: Path, add: Add, warn: Add): void {
+function checkConfigKeys(config: unknown, path: Path, listenerNames: readonly string[], add: Add, warn: Add): void {
   for (const [key, value] of Object.entries(rec(config))) {
     const at = [...path, key];
     const instead = ownedKeyReplacement(key);
@@ -165,7 +166,7 @@ function checkConfigKeys(config: unknown, path: Path, add: Add, warn: Add): void
     if (instead) add(at, `'${key}' is set by kafka-cdk8s and cannot be overridden; use ${instead} instead`);
     else if (removed) add(at, `'${key}' is no longer a Kafka setting: ${removed}`);
     else if (kafkaKey(key) || listenerKey(key)) {
-      const bad = ['string', 'number', 'boolean', 'bigint'].includes(typeof value) ? checkValue(key, String(value)) ?? listenerNameProblem(key, String(value)) : undefined;
+      const bad = ['string', 'number', 'boolean', 'bigint'].includes(typeof value) ? checkValue(key, String(value)) ?? listenerNameProblem(key, String(value), listenerNames) : undefined;
       if (bad) add(at, bad);
     } else {
       const hint = suggestKey(key);
@@ -227,6 +228,74 @@ function checkPorts(spec: Rec, controllers: Rec, add: Add): void {
   const controller = rec(listeners.controller).port ?? 9093;
   if (controllers.mode === 'combined' && internal === controller) {
     add(['listeners', 'controller', 'port'], `port ${showValue(controller)} is also listeners.internal.port; in combined mode a node listens on both, so they must differ`);
+  }
+}
+
+/** Listener TLS needs certificates; settings of one TLS mode do not fit another. */
+function checkTls(spec: Rec, add: Add): void {
+  const tls = spec.tls;
+  const listeners = rec(spec.listeners);
+  for (const name of ['internal', 'external']) {
+    const listener = rec(listeners[name]);
+    if (listener.tls === true && !isRec(tls)) add(['listeners', name, 'tls'], `listener ${name} has tls: true, but there is no tls section saying where its certificates come from`);
+    const secured = listener.tls === true || (listener.tls === undefined && isRec(tls));
+    if (listener.clientAuth !== undefined && listener.clientAuth !== 'none' && !secured) {
+      add(['listeners', name, 'clientAuth'], `clientAuth ${showValue(listener.clientAuth)} needs TLS on the ${name} listener (a tls section, and tls not false)`);
+    }
+  }
+  if (!isRec(tls)) return;
+  if (tls.issuer !== undefined && tls.mode !== 'cert-manager') add(['tls', 'issuer'], `issuer is a cert-manager setting; mode is ${showValue(tls.mode)}`);
+  if (tls.mode === 'secrets') {
+    for (const key of ['duration', 'renewBefore']) {
+      if (tls[key] !== undefined) add(['tls', key], `${key} does not apply to mode 'secrets': you make and renew those certificates`);
+    }
+  }
+}
+
+/** Every external port is a port of its own: broker N at externalStartingPort+N, bootstrap, Envoy's health and admin. */
+function checkExternalAccess(spec: Rec, brokers: unknown[], add: Add): void {
+  const listeners = rec(spec.listeners);
+  const externalPort = rec(listeners.external).port ?? 9094;
+  const internalPort = rec(listeners.internal).port ?? 9092;
+  const controllerPort = rec(listeners.controller).port ?? 9093;
+  const ext = spec.externalAccess;
+  if (!isRec(ext)) {
+    if (rec(listeners.external).tls !== undefined || rec(listeners.external).clientAuth !== undefined) {
+      add(['listeners', 'external'], 'the external listener exists only with externalAccess');
+    }
+    return;
+  }
+  if (externalPort === internalPort || externalPort === controllerPort) {
+    add(['listeners', 'external', 'port'], `port ${showValue(externalPort)} is also ${externalPort === internalPort ? 'listeners.internal.port' : 'listeners.controller.port'}; every listener needs its own port`);
+  }
+  if (ext.type === 'envoy' && ext.istio !== undefined) add(['externalAccess', 'istio'], "istio settings need type 'istio'");
+  if (ext.type === 'istio' && ext.envoy !== undefined) add(['externalAccess', 'envoy'], "envoy settings need type 'envoy'");
+  if (ext.type === 'istio' && rec(ext.istio).mode === 'tls-passthrough') {
+    const externalTls = rec(listeners.external).tls ?? isRec(spec.tls);
+    if (externalTls !== true) add(['externalAccess', 'istio', 'mode'], "'tls-passthrough' routes TLS by name: the external listener needs TLS (a tls section)");
+  }
+  const start = typeof ext.externalStartingPort === 'number' ? ext.externalStartingPort : 19000;
+  const ids = brokers.map((b) => rec(b).id).filter(isId);
+  if (!ids.length) return;
+  const lowest = start + Math.min(...ids);
+  const highest = start + Math.max(...ids);
+  if (highest > 65535) {
+    add(['externalAccess', 'externalStartingPort'], `broker ${Math.max(...ids)} would be reached at port ${highest}, beyond 65535; lower externalStartingPort or use smaller broker ids`);
+  }
+  const brokerPortOf = (port: number) => ids.find((id) => start + id === port);
+  const envoy = rec(ext.envoy);
+  const others: Array<readonly [Path, unknown]> = [
+    [['externalAccess', 'bootstrapPort'], ext.bootstrapPort ?? 19092],
+    ...(ext.type === 'envoy' ? [[['externalAccess', 'envoy', 'healthPort'], envoy.healthPort ?? 8081] as const, [['externalAccess', 'envoy', 'adminPort'], envoy.adminPort ?? 9901] as const] : []),
+  ];
+  const seen = new Map<number, string>();
+  for (const [path, port] of others) {
+    if (typeof port !== 'number') continue;
+    const broker = port >= lowest && port <= highest ? brokerPortOf(port) : undefined;
+    if (broker !== undefined) add(path, `port ${port} is broker ${broker}'s external port (externalStartingPort ${start} + ${broker}); choose a port outside ${lowest}..${highest}`);
+    const prior = seen.get(port);
+    if (prior) add(path, `port ${port} is also ${prior}`);
+    seen.set(port, formatPath(path));
   }
 }
 

@@ -49,6 +49,22 @@ export interface KafkaClusterOptions {
   readyTimeoutMs?: number;
   /** Keep the temp dir after close() (for debugging); also when KAFKA_TEST_KEEP=1. */
   keepDir?: boolean;
+  /**
+   * Listeners every broker gets besides PLAINTEXT (e.g. an SSL or an EXTERNAL one), each
+   * on a port of its own per broker (`node.listenerPorts[name]`).
+   */
+  extraListeners?: readonly ExtraListener[];
+}
+
+/** A broker listener a test adds: its name, protocol, what it advertises and its own keys. */
+export interface ExtraListener {
+  /** Kafka listener name, e.g. EXTERNAL. */
+  readonly name: string;
+  readonly protocol: 'PLAINTEXT' | 'SSL';
+  /** What the listener advertises for a broker; default 127.0.0.1 and the port it listens on. */
+  readonly advertise?: (brokerId: number, port: number) => { host: string; port: number };
+  /** Keys for this broker (e.g. listener.name.<name>.ssl.*). */
+  readonly config?: (brokerId: number) => Record<string, string>;
 }
 
 export type KafkaRole = 'broker' | 'controller';
@@ -60,6 +76,8 @@ export interface KafkaClusterNode {
   readonly port?: number;
   /** CONTROLLER listener port; undefined for pure brokers. */
   readonly controllerPort?: number;
+  /** Port of each extra listener (options.extraListeners), by listener name; brokers only. */
+  readonly listenerPorts: Readonly<Record<string, number>>;
   readonly dir: string;
   readonly propertiesFile: string;
   readonly logFile: string;
@@ -104,6 +122,11 @@ function installExitHook(): void {
   });
 }
 
+const isBrokerSpec = (s: { roles: readonly KafkaRole[] }) => s.roles.includes('broker');
+/** Index of a broker among the brokers, in spec order. */
+const brokerOrdinal = (specs: ReadonlyArray<{ id: number; roles: readonly KafkaRole[] }>, s: { id: number }) =>
+  specs.filter(isBrokerSpec).findIndex((b) => b.id === s.id);
+
 export async function startKafkaCluster(opts: KafkaClusterOptions = {}): Promise<KafkaCluster> {
   const combined = opts.combined ?? false;
   const brokerCount = opts.brokers ?? 3;
@@ -115,7 +138,9 @@ export async function startKafkaCluster(opts: KafkaClusterOptions = {}): Promise
 
   const clusterId = opts.clusterId ?? randomClusterId();
   const dir = mkdtempSync(join(tmpdir(), 'kafka-cdk8s-cluster-'));
+  const extra = opts.extraListeners ?? [];
   const ports = await allocatePorts(combined ? brokerCount * 2 : brokerCount + controllerCount);
+  const extraPorts = await allocatePorts(brokerCount * extra.length);
 
   type Spec = { id: number; roles: KafkaRole[]; port?: number; controllerPort?: number };
   const specs: Spec[] = [];
@@ -139,17 +164,30 @@ export async function startKafkaCluster(opts: KafkaClusterOptions = {}): Promise
     const listeners: string[] = [];
     if (s.port !== undefined) listeners.push(`PLAINTEXT://${HOST}:${s.port}`);
     if (s.controllerPort !== undefined) listeners.push(`CONTROLLER://${HOST}:${s.controllerPort}`);
+    const brokerIndex = isBrokerSpec(s) ? brokerOrdinal(specs, s) : -1;
+    const listenerPorts: Record<string, number> = brokerIndex < 0 ? {} : Object.fromEntries(extra.map((l, i) => [l.name, extraPorts[brokerIndex * extra.length + i]!]));
+    const advertised = s.port !== undefined ? [`PLAINTEXT://${HOST}:${s.port}`] : [];
+    const extraConfig: Record<string, string> = {};
+    for (const l of brokerIndex < 0 ? [] : extra) {
+      const port = listenerPorts[l.name]!;
+      const adv = l.advertise?.(s.id, port) ?? { host: HOST, port };
+      listeners.push(`${l.name}://${HOST}:${port}`);
+      advertised.push(`${l.name}://${adv.host}:${adv.port}`);
+      Object.assign(extraConfig, l.config?.(s.id));
+    }
+    const protocolMap = ['PLAINTEXT:PLAINTEXT', 'CONTROLLER:PLAINTEXT', ...(brokerIndex < 0 ? [] : extra.map((l) => `${l.name}:${l.protocol}`))];
     const props: Record<string, string> = {
       'process.roles': s.roles.join(','),
       'node.id': String(s.id),
       'controller.quorum.voters': quorumVoters,
       'controller.listener.names': 'CONTROLLER',
       listeners: listeners.join(','),
-      'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+      'listener.security.protocol.map': protocolMap.join(','),
       'log.dirs': join(nodeDir, 'data'),
       ...TEST_NODE_CONFIG,
+      ...extraConfig,
     };
-    if (s.port !== undefined) props['advertised.listeners'] = `PLAINTEXT://${HOST}:${s.port}`;
+    if (advertised.length) props['advertised.listeners'] = advertised.join(',');
     if (isBroker) {
       Object.assign(props, {
         'inter.broker.listener.name': 'PLAINTEXT',
@@ -168,7 +206,7 @@ export async function startKafkaCluster(opts: KafkaClusterOptions = {}): Promise
     if (combined) Object.assign(props, opts.controllerConfig, opts.brokerConfig);
     const propertiesFile = join(nodeDir, 'server.properties');
     writeFileSync(propertiesFile, renderProperties(props));
-    return { id: s.id, roles: s.roles, port: s.port, controllerPort: s.controllerPort, dir: nodeDir, propertiesFile, logFile: join(nodeDir, 'logs', 'server.log') };
+    return { id: s.id, roles: s.roles, port: s.port, controllerPort: s.controllerPort, listenerPorts, dir: nodeDir, propertiesFile, logFile: join(nodeDir, 'logs', 'server.log') };
   });
 
   const byId = new Map(nodes.map((n) => [n.id, n]));
@@ -207,7 +245,7 @@ export async function startKafkaCluster(opts: KafkaClusterOptions = {}): Promise
       logDir: join(n.dir, 'logs'),
       clusterId: format ? clusterId : undefined,
       name: `${n.roles.join('+')}-${n.id}`,
-      ports: [n.controllerPort, n.port].filter((p): p is number => p !== undefined),
+      ports: [n.controllerPort, n.port, ...Object.values(n.listenerPorts)].filter((p): p is number => p !== undefined),
       timeoutMs: readyTimeoutMs,
     });
   };

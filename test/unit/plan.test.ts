@@ -93,14 +93,15 @@ test('a read-only key changed for the cluster restarts every node: brokers by id
 });
 
 test('a per-broker key set on each broker changes live on each broker; the controllers are untouched', () => {
-  const key = 'listener.name.internal.ssl.keystore.location';
+  const key = 'cordoned.log.dirs';
   assert.equal(classifyKey(key), 'per-broker');
+  const suite = (id: number) => (id % 2 ? '/var/lib/kafka/data-0/kafka-log' : '*');
   const after = baseSpec();
-  for (const b of after.brokers) b.config = { [key]: `/etc/kafka/tls/broker-${b.id}.p12` };
+  for (const b of after.brokers) b.config = { [key]: suite(b.id) };
   const r = plan(baseSpec(), after);
   assert.deepEqual(actions(r), only(r, 'live', BROKERS));
   for (const id of [0, 1, 2, 3]) {
-    const to = `/etc/kafka/tls/broker-${id}.p12`;
+    const to = suite(id);
     assert.deepEqual(node(r, `demo-broker-${id}`).perBroker, [{ key, from: null, to, op: 'SET', value: to }]);
     assert.deepEqual(node(r, `demo-broker-${id}`).clusterWide, []);
   }
@@ -109,9 +110,9 @@ test('a per-broker key set on each broker changes live on each broker; the contr
 });
 
 test('a per-broker key set for the whole cluster: live on brokers, a restart of dedicated controllers', () => {
-  const key = 'listener.name.internal.ssl.keystore.location';
+  const key = 'cordoned.log.dirs';
   const after = baseSpec();
-  after.config[key] = '/etc/kafka/tls/keystore.p12';
+  after.config[key] = '*';
   const r = plan(baseSpec(), after);
   assert.deepEqual(actions(r), Object.fromEntries([...CONTROLLERS.map((c) => [c, 'restart']), ...BROKERS.map((b) => [b, 'live'])]));
   assert.deepEqual(node(r, 'demo-controller-9000').reasons, [
@@ -250,8 +251,9 @@ test('values of sensitive keys are hidden in every format', () => {
   assert.equal(isSensitiveKey('ssl.keystore.location'), false);
   assert.equal(isSensitiveKey('num.io.threads'), false);
 
-  const password = 'listener.name.internal.ssl.keystore.password';
-  const pem = 'listener.name.internal.ssl.keystore.key';
+  // A listener that is not kafka-cdk8s's (whose TLS keys are its own): e.g. a plugin's.
+  const password = 'listener.name.client.ssl.keystore.password';
+  const pem = 'listener.name.client.ssl.keystore.key';
   const before = baseSpec();
   before.brokers[0].config = { [password]: 'old-secret-1' };
   const after = baseSpec();
