@@ -12,6 +12,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   plan: async () => (await import('./commands/plan.js')).planCommand(),
   schema: async () => (await import('./commands/schema.js')).schemaCommand(),
   controller: async () => (await import('./commands/controller.js')).controllerCommand(),
+  certs: async () => (await import('./commands/certs.js')).certsCommand(),
 };
 
 export async function buildProgram(only?: string): Promise<Command> {

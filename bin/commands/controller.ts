@@ -22,6 +22,7 @@ export function controllerCommand(): Command {
     .option('--listen <host:port>', 'address of /metrics and /healthz', '0.0.0.0:8080')
     .option('--kubeconfig <path>', 'kubeconfig file (default: in-cluster ServiceAccount)')
     .option('--identity <id>', 'holder identity in the Lease (default: $POD_NAME)')
+    .option('--tls-dir <dir>', "a mounted TLS Secret (ca.crt; tls.crt and tls.key for mutual TLS): Kafka's internal listener speaks TLS")
     .option('--lease-seconds <n>', 'Lease duration', wholeNumber('--lease-seconds', 2), 15)
     .addOption(new Option('--log-level <level>', 'minimum log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .action(async (flags: ControllerFlags) => {

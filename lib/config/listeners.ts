@@ -43,17 +43,32 @@ export function listenerConfig(cluster: ClusterModel, node: KafkaNodeModel): Rec
   };
 }
 
+/** What the names of a node follow from: the cluster's place in DNS and its external host. */
+export interface NamingContext {
+  readonly name: string;
+  readonly namespace: string;
+  readonly clusterDomain: string;
+  readonly externalHost?: string;
+}
+
+export const namingContext = (cluster: ClusterModel): NamingContext => ({
+  name: cluster.name,
+  namespace: cluster.namespace,
+  clusterDomain: cluster.clusterDomain,
+  ...(cluster.externalAccess ? { externalHost: cluster.externalAccess.host } : {}),
+});
+
 /**
  * Every DNS name a node is reached by, for its certificate: its Service in every short
  * form, the bootstrap Service (a client verifies the bootstrap name against whichever
  * broker answers), and the external host.
  */
-export function nodeDnsNames(cluster: ClusterModel, node: KafkaNodeModel): string[] {
-  const serviceNames = (name: string) => [name, `${name}.${cluster.namespace}`, `${name}.${cluster.namespace}.svc`, `${name}.${cluster.namespace}.svc.${cluster.clusterDomain}`];
+export function nodeDnsNames(ctx: NamingContext, node: Pick<KafkaNodeModel, 'name' | 'roles'>): string[] {
+  const serviceNames = (name: string) => [name, `${name}.${ctx.namespace}`, `${name}.${ctx.namespace}.svc`, `${name}.${ctx.namespace}.svc.${ctx.clusterDomain}`];
   const names = serviceNames(node.name);
   if (node.roles.includes('broker')) {
-    names.push(...serviceNames(`${cluster.name}-bootstrap`));
-    if (cluster.externalAccess) names.push(cluster.externalAccess.host);
+    names.push(...serviceNames(`${ctx.name}-bootstrap`));
+    if (ctx.externalHost) names.push(ctx.externalHost);
   }
   return [...new Set(names)];
 }

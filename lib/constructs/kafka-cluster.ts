@@ -4,6 +4,9 @@ import { resolveSpec, type ClusterModel, type KafkaNodeModel } from '../spec/res
 import type { KafkaClusterSpec } from '../spec/schema.js';
 import { KafkaNode } from './kafka-node.js';
 import { KafkaOperator } from './kafka-operator.js';
+import { ClusterCertificates } from './cluster-certificates.js';
+import { EnvoyIngress } from './envoy-ingress.js';
+import { IstioIngress } from './istio-ingress.js';
 import { clusterLabels, GITOPS_PRUNE_PROOF_ANNOTATIONS, names, poolSelector } from '../render/metadata.js';
 import { CONFIG_KEY_CLUSTER, renderClusterDocument } from '../render/cluster-document.js';
 
@@ -27,7 +30,8 @@ const POD_SECURITY_LABELS: Readonly<Record<string, string>> = {
 /**
  * A KRaft Kafka cluster: per-node Pods, ConfigMaps, PVCs and Services (no
  * StatefulSet), a bootstrap Service, PodDisruptionBudgets and, unless turned
- * off, its Namespace and the runtime controller. Throws SpecValidationError,
+ * off, its Namespace and the runtime controller; with the spec's features, the
+ * cert-manager Certificates, the Envoy LoadBalancer or the Istio Gateway. Throws SpecValidationError,
  * listing every problem, when the spec is invalid.
  */
 export class KafkaCluster extends Construct {
@@ -78,6 +82,10 @@ export class KafkaCluster extends Construct {
     });
 
     if (cluster.operator) new KafkaOperator(this, 'Operator', { cluster, operator: cluster.operator });
+    if (cluster.tls?.mode === 'cert-manager') new ClusterCertificates(this, 'Certificates', { cluster, tls: cluster.tls });
+    const access = cluster.externalAccess;
+    if (access?.envoy) new EnvoyIngress(this, 'Envoy', { cluster, access, envoy: access.envoy });
+    if (access?.istio) new IstioIngress(this, 'IstioIngress', { cluster, access, istio: access.istio });
 
     const nodes = new Map<number, KafkaNode>();
     for (const node of cluster.nodes) nodes.set(node.id, new KafkaNode(this, node.name, { cluster, node }));

@@ -4,6 +4,11 @@ import {
 } from 'cdk8s-plus-27/lib/imports/k8s.js';
 import type { ClusterModel, OperatorModel } from '../spec/resolve.js';
 import { clusterLabels, LABEL_CLUSTER, LABEL_COMPONENT, names } from '../render/metadata.js';
+import { listenerByName, namingContext } from '../config/listeners.js';
+import { desiredCertificates } from '../tls/desired-certificates.js';
+
+/** Whether the controller's Kafka connection (the INTERNAL listener) is TLS. */
+const internalTls = (cluster: ClusterModel): boolean => listenerByName(cluster, 'INTERNAL')?.tls === true;
 
 export interface KafkaOperatorProps {
   /** The resolved cluster the controller looks after. */
@@ -25,8 +30,9 @@ const NODE_IMAGE_ID = 1000;
  * namespace, while changing them is limited to the controller's own; the same
  * holds for deleting a retired controller's objects (by uid, see decide/quorum.ts).
  */
-function operatorRules(operator: OperatorModel) {
+function operatorRules(cluster: ClusterModel, operator: OperatorModel) {
   return [
+    ...tlsRules(cluster),
     // Roll a node: delete its Pod, create it from the desired Pod; record progress in its annotations.
     { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'delete', 'patch'] },
     // Read each node's desired config and Pod; create the state ConfigMap on first start.
@@ -46,6 +52,25 @@ function operatorRules(operator: OperatorModel) {
   ];
 }
 
+/**
+ * TLS: read the nodes' Secrets (to see a renewal, and whether the brokers serve it). In
+ * mode 'provisioned' the controller also makes and renews them and the CA, so it may
+ * create Secrets and change exactly those.
+ */
+function tlsRules(cluster: ClusterModel) {
+  const tls = cluster.tls;
+  if (!tls) return [];
+  const certificates = desiredCertificates({ naming: namingContext(cluster), tls, nodes: cluster.nodes, operator: true }).map((c) => c.secretName);
+  if (tls.mode !== 'provisioned') return [{ apiGroups: [''], resources: ['secrets'], resourceNames: certificates, verbs: ['get'] }];
+  return [
+    { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+    { apiGroups: [''], resources: ['secrets'], resourceNames: [tls.caName, ...certificates], verbs: ['get', 'update'] },
+  ];
+}
+
+/** Where the controller's own client certificate is mounted. */
+export const OPERATOR_TLS_DIR = '/etc/kafka-cdk8s-tls';
+
 /** `kafka-cdk8s controller` arguments (the image's entrypoint is the CLI). */
 function operatorArgs(cluster: ClusterModel, operator: OperatorModel): string[] {
   const bootstrap = `${names.bootstrapService(cluster)}.${cluster.namespace}.svc.${cluster.clusterDomain}:${cluster.ports.internal}`;
@@ -57,6 +82,7 @@ function operatorArgs(cluster: ClusterModel, operator: OperatorModel): string[] 
     '--failure-threshold', String(operator.failureThreshold),
     '--listen', `0.0.0.0:${HTTP_PORT}`,
     ...(operator.alertmanager ? ['--alertmanager-url', operator.alertmanager.url, '--hold-label', operator.alertmanager.holdLabel] : []),
+    ...(internalTls(cluster) ? ['--tls-dir', OPERATOR_TLS_DIR] : []),
   ];
 }
 
@@ -78,7 +104,7 @@ export class KafkaOperator extends Construct {
 
     // The token is mounted (the default): the controller talks to the API server.
     new KubeServiceAccount(this, 'ServiceAccount', { metadata });
-    new KubeRole(this, 'Role', { metadata, rules: operatorRules(operator) });
+    new KubeRole(this, 'Role', { metadata, rules: operatorRules(cluster, operator) });
     new KubeRoleBinding(this, 'RoleBinding', {
       metadata,
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: operator.name },
@@ -106,6 +132,8 @@ export class KafkaOperator extends Construct {
               runAsNonRoot: true,
               runAsUser: NODE_IMAGE_ID,
               runAsGroup: NODE_IMAGE_ID,
+              // The mounted certificate's files belong to this group (mode 0440).
+              ...(internalTls(cluster) ? { fsGroup: NODE_IMAGE_ID } : {}),
               seccompProfile: { type: 'RuntimeDefault' },
             },
             containers: [{
@@ -129,9 +157,16 @@ export class KafkaOperator extends Construct {
                 runAsNonRoot: true,
               },
               // The root file system is read-only; Node.js keeps its compile cache in /tmp.
-              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+              volumeMounts: [
+                { name: 'tmp', mountPath: '/tmp' },
+                ...(internalTls(cluster) ? [{ name: 'tls', mountPath: OPERATOR_TLS_DIR, readOnly: true }] : []),
+              ],
             }],
-            volumes: [{ name: 'tmp', emptyDir: { sizeLimit: Quantity.fromString('64Mi') } }],
+            volumes: [
+              { name: 'tmp', emptyDir: { sizeLimit: Quantity.fromString('64Mi') } },
+              // Optional: in mode 'provisioned' the controller makes this Secret itself (see README "TLS").
+              ...(internalTls(cluster) ? [{ name: 'tls', secret: { secretName: cluster.tls!.operatorSecretName, defaultMode: 0o440, optional: cluster.tls!.mode === 'provisioned' } }] : []),
+            ],
             nodeSelector: Object.keys(operator.nodeSelector).length ? { ...operator.nodeSelector } : undefined,
             tolerations: operator.tolerations.length ? [...operator.tolerations] : undefined,
           },

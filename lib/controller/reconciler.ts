@@ -36,6 +36,7 @@ import type { Informer } from './informer.js';
 import type { ControllerMetrics } from './observability/metrics.js';
 import type { Logger } from './observability/log.js';
 import type { ClusterStatus, StateStore } from './state.js';
+import type { ClusterTls } from './cluster-tls.js';
 
 export const COMPONENT = 'kafka-cdk8s-controller';
 /** How long a live change may take to show on every broker (Kafka applies it from the metadata log). */
@@ -56,6 +57,8 @@ export interface ReconcilerOptions {
   readonly alerts?: AlertSource;
   readonly log: Logger;
   readonly metrics: ControllerMetrics;
+  /** TLS duties (certificates in mode 'provisioned', reloading renewed ones); undefined: none. */
+  readonly tls?: ClusterTls;
   /**
    * A restart begins only once the desired state has been quiet this long: a GitOps tool
    * applies a commit one object at a time, and a half-applied commit can look like a
@@ -64,6 +67,9 @@ export interface ReconcilerOptions {
    */
   readonly settleMs?: number;
 }
+
+/** While certificates are being made or reloaded, look again this often. */
+const TLS_RETRY_MS = 5000;
 
 export interface ReconcileOutcome {
   /** Run again after this long (sooner if something changes). */
@@ -193,7 +199,10 @@ export class ClusterReconciler {
       }
     }
 
-    // 6. Status.
+    // 6. TLS: certificates made or renewed, and renewed ones served live.
+    const tlsBusy = doc?.tls && this.o.tls ? await this.reconcileTls(doc, desired, running) : false;
+
+    // 7. Status.
     await this.checkDrift(desired, pairs);
     const upToDate = [...desired.values()].filter((d) => this.atDesiredHash(d)).length;
     const order = rollOrder(pendingNodes, activeController).map((n) => n.name);
@@ -219,7 +228,21 @@ export class ClusterReconciler {
     // while waiting, twice a second; when all is done, every 10 s (watches wake it sooner).
     const acted = recreated > 0 || ['begin', 'delete', 'create', 'finish'].includes(step.kind) || changing;
     const busy = step.kind !== 'idle' || upToDate < desired.size || quorumStep.kind === 'wait' || featureStep.kind === 'wait';
-    return { requeueAfterMs: acted ? 50 : busy ? 500 : 10_000, status };
+    return { requeueAfterMs: acted ? 50 : busy ? 500 : tlsBusy ? TLS_RETRY_MS : 10_000, status };
+  }
+
+  /** Runs the TLS duties on the running nodes (as they run, not as desired); never fails the pass. */
+  private async reconcileTls(doc: ClusterDocument, desired: Map<string, DesiredNode>, running: Map<string, PodObject>): Promise<boolean> {
+    const nodes = [...desired.values()].flatMap((d) => {
+      const pod = running.get(d.state.name);
+      return pod ? [{ state: readNodeState(pod), ready: isReady(pod) }] : [];
+    });
+    try {
+      return await this.o.tls!.reconcile(doc, nodes);
+    } catch (err) {
+      this.o.log.warn('TLS step failed; will retry', { err });
+      return true;
+    }
   }
 
   /** The desired node of every node ConfigMap of this cluster, by name. */

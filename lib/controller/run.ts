@@ -12,9 +12,12 @@ import { createKafkaAdmin } from './adapters/kafka/admin.js';
 import { Informer } from './informer.js';
 import { LeaderLease } from './lease.js';
 import { createControllerMetrics, createLogger, startHttpServer, type Logger } from './observability/index.js';
-import { ClusterReconciler } from './reconciler.js';
+import { ClusterReconciler, COMPONENT } from './reconciler.js';
 import { StateStore } from './state.js';
-import { LABEL_CLUSTER } from '../render/metadata.js';
+import { clusterLabels, LABEL_CLUSTER, LABEL_COMPONENT } from '../render/metadata.js';
+import { kafkajsTlsFiles, readTlsFiles, tlsFilesSocketFactory } from './adapters/kafka/tls-files.js';
+import { ClusterTls } from './cluster-tls.js';
+import { TlsReloader } from './tls-reload.js';
 
 export interface ControllerRunOptions {
   readonly namespace: string;
@@ -32,6 +35,8 @@ export interface ControllerRunOptions {
   readonly identity?: string;
   readonly leaseSeconds: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** A mounted TLS Secret (ca.crt; tls.crt and tls.key for mutual TLS): Kafka's INTERNAL listener is TLS. */
+  readonly tlsDir?: string;
 }
 
 export async function runController(o: ControllerRunOptions, signal: AbortSignal): Promise<void> {
@@ -97,14 +102,42 @@ async function reconcileWhileLeading({ o, log, metrics, kube, lease, signal, onL
   const pods = new Informer<PodObject>(kube, 'pods', selector, trigger, log);
   const configMaps = new Informer<ConfigMapObject>(kube, 'configmaps', selector, trigger, log);
   await Promise.all([pods.start(), configMaps.start()]);
-  const kafka = createKafkaAdmin({ brokers: [...o.bootstrap], clientId: 'kafka-cdk8s-controller', requestTimeoutMs: 10_000 });
+  const kafka = createKafkaAdmin({
+    brokers: [...o.bootstrap],
+    clientId: 'kafka-cdk8s-controller',
+    requestTimeoutMs: 10_000,
+    ...(o.tlsDir ? { socketFactory: tlsFilesSocketFactory(o.tlsDir), kafkajs: { ssl: kafkajsTlsFiles(o.tlsDir) } } : {}),
+  });
+  const event = async (involved: { apiVersion: string; kind: string; name: string }, type: 'Normal' | 'Warning', reason: string, message: string) => {
+    try {
+      await kube.createEvent({ involved, type, reason, message, component: COMPONENT });
+    } catch (err) {
+      log.warn('Could not record an Event', { reason, err });
+    }
+  };
+  const stateName = `${o.cluster}-operator-state`;
+  const tls = new ClusterTls({
+    cluster: o.cluster,
+    kube,
+    log,
+    labels: { ...clusterLabels({ name: o.cluster }), [LABEL_COMPONENT]: 'tls' },
+    event: (type, reason, message) => event({ apiVersion: 'v1', kind: 'ConfigMap', name: stateName }, type, reason, message),
+    reloader: new TlsReloader({
+      kube,
+      kafka,
+      ...(o.tlsDir ? { client: () => readTlsFiles(o.tlsDir!) } : {}),
+      log,
+      event: (pod, type, reason, message) => event({ apiVersion: 'v1', kind: 'Pod', name: pod }, type, reason, message),
+    }),
+  });
   const reconciler = new ClusterReconciler({
+    tls,
     cluster: o.cluster,
     kube,
     kafka,
     pods,
     configMaps,
-    state: new StateStore(kube, `${o.cluster}-operator-state`, o.cluster),
+    state: new StateStore(kube, stateName, o.cluster),
     failureThreshold: o.failureThreshold,
     alerts: o.alertmanagerUrl ? createAlertmanagerClient({ url: o.alertmanagerUrl, holdLabel: o.holdLabel }) : undefined,
     log,

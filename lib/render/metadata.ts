@@ -57,7 +57,7 @@ export const MANAGED_BY = 'kafka-cdk8s';
 /** The alert label that holds the controller's rolling restarts when "true" (spec: operator.rolling.alertmanager.holdLabel). */
 export const DEFAULT_HOLD_LABEL = 'kafka_cdk8s_hold_roll';
 
-export function clusterLabels(cluster: ClusterModel): Record<string, string> {
+export function clusterLabels(cluster: Pick<ClusterModel, 'name'>): Record<string, string> {
   return {
     [LABEL_NAME]: 'kafka',
     [LABEL_MANAGED_BY]: MANAGED_BY,

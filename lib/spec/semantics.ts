@@ -240,11 +240,11 @@ function checkTls(spec: Rec, add: Add): void {
     if (listener.tls === true && !isRec(tls)) add(['listeners', name, 'tls'], `listener ${name} has tls: true, but there is no tls section saying where its certificates come from`);
     const secured = listener.tls === true || (listener.tls === undefined && isRec(tls));
     if (listener.clientAuth !== undefined && listener.clientAuth !== 'none' && !secured) {
-      add(['listeners', name, 'clientAuth'], `clientAuth ${showValue(listener.clientAuth)} needs TLS on the ${name} listener (a tls section, and tls not false)`);
+      add(['listeners', name, 'clientAuth'], `clientAuth '${String(listener.clientAuth)}' needs TLS on the ${name} listener (a tls section, and tls not false)`);
     }
   }
   if (!isRec(tls)) return;
-  if (tls.issuer !== undefined && tls.mode !== 'cert-manager') add(['tls', 'issuer'], `issuer is a cert-manager setting; mode is ${showValue(tls.mode)}`);
+  if (tls.issuer !== undefined && tls.mode !== 'cert-manager') add(['tls', 'issuer'], `issuer is a cert-manager setting; mode is '${String(tls.mode)}'`);
   if (tls.mode === 'secrets') {
     for (const key of ['duration', 'renewBefore']) {
       if (tls[key] !== undefined) add(['tls', key], `${key} does not apply to mode 'secrets': you make and renew those certificates`);

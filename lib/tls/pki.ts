@@ -48,6 +48,8 @@ export interface IssueOptions {
   readonly notAfter?: Date;
   /** @default new Date() */
   readonly now?: Date;
+  /** 'node': server and client auth (a broker serves and replicates); 'client': client auth only, no name needed. @default 'node' */
+  readonly usage?: 'node' | 'client';
 }
 
 /** A leaf certificate in the shape of the TLS Secret. */
@@ -165,7 +167,7 @@ export function certificateAuthorityFromPem(certificatePem: string, privateKeyPe
   return { certificatePem, privateKeyPem, chainPem: '', rootPem: certificatePem };
 }
 
-/** A leaf for both server and client auth (a broker is both: it serves and replicates). */
+/** A leaf for server and client auth (a broker is both: it serves and replicates), or a client's. */
 export async function issueCertificate(ca: CertificateAuthority, opts: IssueOptions): Promise<IssuedCertificate> {
   const { privateKeyPem, forgePublic } = await newKeyPair();
   const caCert = firstCertificate(ca.certificatePem);
@@ -178,12 +180,14 @@ export async function issueCertificate(ca: CertificateAuthority, opts: IssueOpti
   cert.setSubject(opts.commonName ? [{ shortName: 'CN', value: opts.commonName }] : []);
   cert.setIssuer(caCert.subject.attributes);
   const altNames = [...opts.dnsNames.map((value) => ({ type: 2, value })), ...(opts.ipAddresses ?? []).map((ip) => ({ type: 7, ip }))];
-  if (!altNames.length) throw new Error(`certificate "${opts.commonName ?? ''}" needs at least one DNS name or IP address: clients verify the SANs, not the CN`);
+  const client = opts.usage === 'client';
+  if (!altNames.length && !client) throw new Error(`certificate "${opts.commonName ?? ''}" needs at least one DNS name or IP address: clients verify the SANs, not the CN`);
+  if (client && !opts.commonName && !altNames.length) throw new Error('a client certificate needs a common name or a SAN: it is who the client is');
   cert.setExtensions([
     { name: 'basicConstraints', cA: false, critical: true },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
-    { name: 'subjectAltName', altNames },
+    { name: 'extKeyUsage', serverAuth: !client, clientAuth: true },
+    ...(altNames.length ? [{ name: 'subjectAltName', altNames }] : []),
     { name: 'subjectKeyIdentifier' },
     { name: 'authorityKeyIdentifier', keyIdentifier: subjectKeyId(caCert) },
   ]);

@@ -15,8 +15,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
 import { ENVOY_FILES, renderEnvoyBootstrap, renderEnvoyClusters, renderEnvoyListeners, type EnvoyRouting } from '../../lib/render/envoy-config.js';
+import { ENVOY_DYNAMIC_DIR } from '../../lib/constructs/envoy-ingress.js';
+import { loadSpecFile } from '../../lib/spec/load.js';
+import { synthClusters } from '../../lib/synth.js';
 import { writeAtomicDir } from '../support/atomic-dir.js';
 import { startEnvoy, validateEnvoyFiles, type EnvoyHandle } from '../support/envoy.js';
+import { toObjects } from '../support/kube-apply.js';
 import { HOST, startKafkaCluster, type KafkaCluster } from '../support/kafka-cluster.js';
 import { ONCE } from '../support/once.js';
 import { allocatePorts } from '../support/ports.js';
@@ -49,6 +53,23 @@ describe('Envoy in front of Kafka', ONCE, () => {
       writeFileSync(files.bootstrap, renderEnvoyBootstrap(r));
       await validateEnvoyFiles(files);
     }
+  });
+
+  it('accepts every file the EnvoyIngress construct emits for examples/external-envoy.yaml', async () => {
+    const objects = toObjects(synthClusters(loadSpecFile(new URL('../../examples/external-envoy.yaml', import.meta.url).pathname))[0]!.yaml);
+    const data = (name: string) => objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === name)!.data as Record<string, string>;
+    const bootstrap = data('edge-envoy');
+    const routes = data('edge-envoy-routes');
+    assert.deepEqual(Object.keys(bootstrap), [ENVOY_FILES.bootstrap]);
+    assert.deepEqual(Object.keys(routes).sort(), [ENVOY_FILES.clusters, ENVOY_FILES.listeners].sort());
+    // Written where the Deployment mounts them would be /etc/envoy/...; here a temp dir, the bootstrap's paths moved along.
+    const base = join(dir, 'construct');
+    const dynamicDir = join(base, 'dynamic');
+    writeAtomicDir(dynamicDir, routes);
+    const files = { bootstrap: join(base, ENVOY_FILES.bootstrap), listeners: join(dynamicDir, ENVOY_FILES.listeners), clusters: join(dynamicDir, ENVOY_FILES.clusters) };
+    assert.ok(bootstrap[ENVOY_FILES.bootstrap]!.includes(ENVOY_DYNAMIC_DIR));
+    writeFileSync(files.bootstrap, bootstrap[ENVOY_FILES.bootstrap]!.replaceAll(ENVOY_DYNAMIC_DIR, dynamicDir));
+    await validateEnvoyFiles(files);
   });
 
   describe('with a real Kafka', () => {

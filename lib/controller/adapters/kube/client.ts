@@ -41,6 +41,13 @@ export interface ConfigMapObject {
   data?: Record<string, string>;
 }
 
+export interface SecretObject {
+  metadata: ObjectMeta;
+  type?: string;
+  /** base64 values, as the API returns them. */
+  data?: Record<string, string>;
+}
+
 export interface LeaseObject {
   apiVersion?: string;
   kind?: string;
@@ -154,6 +161,27 @@ export class KubeClient {
     const res = await this.call('PUT', this.path('configmaps', cm.metadata.name), { apiVersion: 'v1', kind: 'ConfigMap', ...cm });
     if (res.statusCode !== 200) this.fail(`update ConfigMap ${cm.metadata.name}`, res);
     return res.body as ConfigMapObject;
+  }
+
+  async getSecret(name: string): Promise<SecretObject | undefined> {
+    const res = await this.call('GET', this.path('secrets', name));
+    if (res.statusCode === 404) return undefined;
+    if (res.statusCode !== 200) this.fail(`get Secret ${name}`, res);
+    return res.body as SecretObject;
+  }
+
+  /** Creates a Secret; a KubeConflictError when one of that name appeared meanwhile. */
+  async createSecret(secret: SecretObject): Promise<SecretObject> {
+    const res = await this.call('POST', this.path('secrets'), { apiVersion: 'v1', kind: 'Secret', ...secret });
+    if (res.statusCode !== 201) this.fail(`create Secret ${secret.metadata.name}`, res);
+    return res.body as SecretObject;
+  }
+
+  /** Replaces a Secret read earlier (its metadata.resourceVersion is the precondition). */
+  async replaceSecret(secret: SecretObject): Promise<SecretObject> {
+    const res = await this.call('PUT', this.path('secrets', secret.metadata.name), { apiVersion: 'v1', kind: 'Secret', ...secret });
+    if (res.statusCode !== 200) this.fail(`update Secret ${secret.metadata.name}`, res);
+    return res.body as SecretObject;
   }
 
   async getLease(name: string): Promise<LeaseObject | undefined> {
