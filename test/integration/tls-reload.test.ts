@@ -6,8 +6,9 @@
  * stores read from a Secret-like directory), a real kube-apiserver holding the Secret,
  * and the controller's own code: TlsReloader over its admin connection in mutual TLS
  * (our socket factory and kafkajs, both reading the controller's certificate files).
+ * ONCE: the controller runs on its image's Node (see test/support/once.ts).
  */
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,6 +33,7 @@ import { startKubeApiServer, type KubeApiServer } from '../support/kube-server.j
 import { kubeRequest } from '../support/kube-apply.js';
 import { writeSecretDir } from '../support/cert-issuer.js';
 import { eventually, sleep } from '../support/wait.js';
+import { ONCE } from '../support/once.js';
 
 const NS = 'kafka-tls';
 const SECRET = 'tls-broker-0-tls';
@@ -46,6 +48,7 @@ const brokerDir = () => join(dir, 'broker-0');
 const controllerDir = () => join(dir, 'controller');
 const internalPort = () => kafka.node(0).listenerPorts.INTERNAL!;
 
+describe('renewed certificates reach a running broker', ONCE, () => {
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kafka-cdk8s-tls-reload-'));
   const ca = await createCertificateAuthority({ commonName: 'tls-reload test CA', validityDays: 2 });
@@ -153,4 +156,5 @@ test('a Secret renewed in the API server is served by the running broker once th
   await admin.createTopics([{ name: 'renewed', partitions: 1, replicationFactor: 1 }], { waitForLeaders: true });
   await producer.send({ topic: 'renewed', acks: -1, messages: [{ value: 'ok' }] });
   await producer.disconnect();
+});
 });
