@@ -1,7 +1,8 @@
 import { Construct } from 'constructs';
+import { containerResources, RESTRICTED_CONTAINER_SECURITY } from './restricted-container.js';
 import { ApiObject } from 'cdk8s';
 import {
-  IntOrString, KubeConfigMap, KubeDeployment, KubePodDisruptionBudget, KubeService, Quantity,
+  IntOrString, KubeConfigMap, KubeDeployment, KubePodDisruptionBudget, KubeService,
 } from 'cdk8s-plus-27/lib/imports/k8s.js';
 import type { ClusterModel, EnvoyModel, ExternalAccessModel } from '../spec/resolve.js';
 import { clusterLabels, LABEL_CLUSTER, LABEL_COMPONENT } from '../render/metadata.js';
@@ -88,8 +89,6 @@ export class EnvoyIngress extends Construct {
       data: { [ENVOY_FILES.clusters]: renderEnvoyClusters(routing), [ENVOY_FILES.listeners]: renderEnvoyListeners(routing) },
     });
 
-    const quantities = (list?: Readonly<Record<string, string>>) =>
-      list && Object.fromEntries(Object.entries(list).map(([k, v]) => [k, Quantity.fromString(v)]));
     // Spread over nodes and zones: with externalTrafficPolicy Local the LB shares traffic per
     // node, so two Envoys on one node would each get half a node's share, and one node or zone
     // going down takes one Envoy. ScheduleAnyway: never keeps a Pod from scheduling on a small cluster.
@@ -139,14 +138,9 @@ export class EnvoyIngress extends Construct {
               readinessProbe: { httpGet: { path: '/ready', port: IntOrString.fromString('admin') }, periodSeconds: 5 },
               // /server_info answers while Envoy runs, draining or not: a drain is no reason to kill it.
               livenessProbe: { httpGet: { path: '/server_info', port: IntOrString.fromString('admin') }, periodSeconds: 10, failureThreshold: 3 },
-              resources: { requests: quantities(envoy.resources.requests), limits: quantities(envoy.resources.limits) },
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                capabilities: { drop: ['ALL'] },
-                // Envoy writes nothing to disk: no access log files, no hot-restart state.
-                readOnlyRootFilesystem: true,
-                runAsNonRoot: true,
-              },
+              resources: containerResources(envoy.resources),
+              // Envoy writes nothing to disk: no access log files, no hot-restart state.
+              securityContext: RESTRICTED_CONTAINER_SECURITY,
               volumeMounts: [
                 { name: 'bootstrap', mountPath: BOOTSTRAP_DIR, readOnly: true },
                 { name: 'routes', mountPath: ENVOY_DYNAMIC_DIR, readOnly: true },

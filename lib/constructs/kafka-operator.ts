@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { containerResources, RESTRICTED_CONTAINER_SECURITY } from './restricted-container.js';
 import {
   IntOrString, KubeDeployment, KubeRole, KubeRoleBinding, KubeService, KubeServiceAccount, Quantity,
 } from 'cdk8s-plus-27/lib/imports/k8s.js';
@@ -111,8 +112,6 @@ export class KafkaOperator extends Construct {
       subjects: [{ kind: 'ServiceAccount', name: operator.name, namespace: cluster.namespace }],
     });
 
-    const quantities = (list?: Readonly<Record<string, string>>) =>
-      list && Object.fromEntries(Object.entries(list).map(([k, v]) => [k, Quantity.fromString(v)]));
     const probe = { httpGet: { path: '/healthz', port: IntOrString.fromString('http') } };
     new KubeDeployment(this, 'Deployment', {
       metadata,
@@ -149,13 +148,8 @@ export class KafkaOperator extends Construct {
               ports: [{ name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' }],
               livenessProbe: probe,
               readinessProbe: probe,
-              resources: { requests: quantities(operator.resources.requests), limits: quantities(operator.resources.limits) },
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                capabilities: { drop: ['ALL'] },
-                readOnlyRootFilesystem: true,
-                runAsNonRoot: true,
-              },
+              resources: containerResources(operator.resources),
+              securityContext: RESTRICTED_CONTAINER_SECURITY,
               // The root file system is read-only; Node.js keeps its compile cache in /tmp.
               volumeMounts: [
                 { name: 'tmp', mountPath: '/tmp' },
