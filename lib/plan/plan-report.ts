@@ -30,6 +30,7 @@ import type { SynthesizedCluster } from '../synth.js';
 import { clusterConfigMaps, type OutputConfigMap } from './output-config-maps.js';
 import { quorumChange } from './quorum-change.js';
 import { kafkaVersionsInOutput, upgradeChange } from './upgrade-change.js';
+import { listenerChange } from './listener-change.js';
 import { compareStrings as compare } from '../render/canonical.js';
 
 /**
@@ -94,6 +95,8 @@ export interface PlanReport {
   readonly quorum: readonly string[];
   /** What a change of kafka.version or kafka.metadataVersion does (upgrade-change.ts); empty when neither changes. */
   readonly upgrade: readonly string[];
+  /** What a change of a listener's protocol does (listener-change.ts); empty when none changes. */
+  readonly listeners: readonly string[];
 }
 
 export interface PlanInput {
@@ -183,6 +186,7 @@ export function buildPlanReport(input: PlanInput): PlanReport {
     nodes,
     quorum: quorumChange(previousControllers, model).notes,
     upgrade: upgradeChange(kafkaVersionsInOutput(input.previous, cluster, namespace), model),
+    listeners: listenerChange(previous, model),
   };
 }
 
@@ -308,6 +312,10 @@ export function formatText(report: PlanReport): string {
     lines.push('', 'Kafka version:');
     for (const note of report.upgrade) lines.push(`  - ${note}`);
   }
+  if (report.listeners.length > 0) {
+    lines.push('', 'Listeners:');
+    for (const note of report.listeners) lines.push(`  - ${note}`);
+  }
   lines.push('', BASIS_NOTE);
   return `${lines.join('\n')}\n`;
 }
@@ -370,6 +378,11 @@ export function formatMarkdown(report: PlanReport): string {
   if (report.upgrade.length > 0) {
     lines.push('**Kafka version**', '');
     for (const note of report.upgrade) lines.push(`- ${note}`);
+    lines.push('');
+  }
+  if (report.listeners.length > 0) {
+    lines.push('**Listeners**', '');
+    for (const note of report.listeners) lines.push(`- ${note}`);
     lines.push('');
   }
   lines.push(`<sub>${BASIS_NOTE}</sub>`);

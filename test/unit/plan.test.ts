@@ -271,13 +271,32 @@ test('values of sensitive keys are hidden in every format', () => {
   }
 });
 
+test('TLS on the internal listener of a running cluster: plan says it is no rolling change; on the external one it is', () => {
+  const withTls = baseSpec();
+  withTls.tls = { mode: 'provisioned' };
+  const r = plan(baseSpec(), withTls);
+  assert.deepEqual(actions(r), Object.fromEntries(BROKERS.map((b) => [b, 'restart']).concat(CONTROLLERS.map((c) => [c, 'restart']))));
+  assert.equal(r.listeners.length, 1);
+  assert.match(r.listeners[0]!, /^listener INTERNAL PLAINTEXT → SSL: not a rolling change\. .*the roll stops at the first broker/);
+  assert.match(formatText(r), /\nListeners:\n {2}- listener INTERNAL PLAINTEXT → SSL/);
+  assert.match(formatMarkdown(r), /\*\*Listeners\*\*\n\n- listener INTERNAL/);
+
+  const external = baseSpec();
+  external.externalAccess = { type: 'envoy', host: 'kafka.example.com' };
+  const externalTls = structuredClone(external);
+  externalTls.tls = { mode: 'provisioned' };
+  externalTls.listeners = { internal: { tls: false } };
+  assert.deepEqual(plan(external, externalTls).listeners, ['listener EXTERNAL PLAINTEXT → SSL: every broker restarts, one at a time; clients outside must switch to SSL as their brokers do']);
+  assert.deepEqual(plan(baseSpec(), baseSpec()).listeners, []);
+});
+
 test('json: the documented shape', () => {
   const after = baseSpec();
   after.config['min.insync.replicas'] = 1;
   after.brokers[1].config = { 'auto.create.topics.enable': true };
   const r = plan(baseSpec(), after);
   const json = JSON.parse(formatJson(r));
-  assert.deepEqual(Object.keys(json), ['cluster', 'namespace', 'summary', 'clusterWide', 'restartOrder', 'nodes', 'quorum', 'upgrade']);
+  assert.deepEqual(Object.keys(json), ['cluster', 'namespace', 'summary', 'clusterWide', 'restartOrder', 'nodes', 'quorum', 'upgrade', 'listeners']);
   const change = { key: 'min.insync.replicas', from: '2', to: '1', op: 'SET', value: '1' };
   const live = (name: string, id: number, roles: string[]) => ({ name, id, roles, action: 'live', reasons: [], perBroker: [], clusterWide: [change] });
   assert.deepEqual(json, {
@@ -302,6 +321,7 @@ test('json: the documented shape', () => {
     ],
     quorum: [],
     upgrade: [],
+    listeners: [],
   });
   assert.ok(Array.isArray(JSON.parse(formatJson([r, r]))), 'several clusters: an array');
 });
@@ -364,6 +384,7 @@ test('text: aligned columns; DELETE ops and unchanged nodes read well', () => {
     ],
     quorum: [],
     upgrade: [],
+    listeners: [],
   };
   const lines = formatText(report).split('\n');
   assert.equal(lines[0], 'Plan for cluster ns/c: 1 changes live, 1 unchanged');
