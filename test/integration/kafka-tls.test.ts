@@ -16,7 +16,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
-import { tlsListenerConfig, tlsReloadKeys } from '../../lib/config/tls-config.js';
+import { clientTlsProperties, tlsListenerConfig, tlsReloadKeys } from '../../lib/config/tls-config.js';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { WRAPPER_HOME } from '../support/pod-runner.js';
 import { createKafkaAdmin, type KafkaAdmin } from '../../lib/controller/adapters/kafka/admin.js';
 import { KafkaConnection } from '../../lib/controller/adapters/kafka/connection.js';
 import { servedCertificate, tlsSocketFactory, type TlsClientOptions } from '../../lib/controller/adapters/kafka/tls-socket.js';
@@ -167,6 +170,18 @@ describe('Kafka TLS listeners with PEM files from the node Secret', ONCE, () => 
     const kafka = client('TLS', { ca: [caA.rootPem], servername: SERVERNAME }, 3);
     await createTopic(kafka, 'tls');
     await roundTrip(kafka, 'tls', 'tls', true);
+  });
+
+  it('the readiness probe\'s Kafka tool reaches a mutual-TLS listener with the node\'s own Secret (clientTlsProperties), not without its certificate', () => {
+    const run = (props: Record<string, string>) => {
+      const file = join(base, `probe-${Object.keys(props).length}.properties`);
+      writeFileSync(file, Object.entries({ 'request.timeout.ms': '5000', 'default.api.timeout.ms': '10000', ...props }).map(([k, v]) => `${k}=${v}`).join('\n'));
+      return spawnSync(join(WRAPPER_HOME, 'bin', 'kafka-topics.sh'), ['--bootstrap-server', addr(0, 'MTLS'), '--command-config', file, '--describe', '--under-replicated-partitions'], { encoding: 'utf8', timeout: 60_000 });
+    };
+    const probe = run(clientTlsProperties({ dir: secretDir(0, 'MTLS'), clientAuth: 'required', verifyHostname: false }));
+    assert.equal(probe.status, 0, probe.stderr);
+    const noCert = run(clientTlsProperties({ dir: secretDir(0, 'MTLS'), clientAuth: 'none', verifyHostname: false }));
+    assert.notEqual(noCert.status, 0, 'the listener asks for a client certificate');
   });
 
   it('mTLS with openssl-made (bring-your-own) certificates: a client certificate is required', async () => {
