@@ -7,7 +7,9 @@
  * (an init container with restartPolicy Always) Kubernetes does both, and none
  * of this is needed.
  *
- * Bash text for the start script, needing nothing but bash and curl:
+ * Bash text for the start script, needing nothing but bash, with curl when the image has
+ * it; without (the apache/kafka image removes its download tools), the same requests
+ * go through bash's /dev/tcp, bounded by `timeout`:
  *
  *   ${sidecarWaitFunction()}
  *   ${sidecarQuitFunction()}
@@ -40,13 +42,37 @@ export const ISTIO_DEFAULTS = {
 export const SIDECAR_PROGRESS_SECONDS = 10;
 
 /**
+ * Defines `sidecar_http METHOD URL SECONDS`: prints the HTTP status of the request, or
+ * 000 when nothing answered within SECONDS. curl if the image has it, else HTTP/1.0
+ * over bash's /dev/tcp (plain http://host:port/path URLs, which Istio's are).
+ */
+function httpFunction(): string {
+  return `sidecar_http() {
+  local method=$1 url=$2 seconds=$3
+  if command -v curl >/dev/null 2>&1; then
+    curl -s -o /dev/null -w '%{http_code}' -X "$method" --connect-timeout "$seconds" --max-time "$seconds" "$url" 2>/dev/null || true
+    return 0
+  fi
+  local rest=\${url#http://} hostport path host port
+  hostport=\${rest%%/*}
+  path=\${rest#"$hostport"}; path=\${path:-/}
+  host=\${hostport%:*}; port=\${hostport##*:}
+  [ "$host" = "$hostport" ] && port=80
+  timeout "$seconds" bash -c 'exec 3<>"/dev/tcp/$1/$2" || exit 1
+    printf "%s %s HTTP/1.0\\r\\nHost: %s\\r\\nContent-Length: 0\\r\\n\\r\\n" "$3" "$4" "$1" >&3
+    read -r _ code _ <&3 && printf %s "$code"' _ "$host" "$port" "$method" "$path" 2>/dev/null || printf 000
+}`;
+}
+
+/**
  * Defines `wait_for_sidecar`: polls the readiness URL once a second until it
  * answers 200 (returns 0) or the timeout passes (returns 1, naming URL and
  * timeout). Each request is capped at 2 s, so a hung proxy cannot stretch the
  * timeout by more than that.
  */
 export function sidecarWaitFunction(): string {
-  return `wait_for_sidecar() {
+  return `${httpFunction()}
+wait_for_sidecar() {
   local url="\${${ISTIO_ENV.readyUrl}:-${ISTIO_DEFAULTS.readyUrl}}"
   local timeout="\${${ISTIO_ENV.readyTimeoutSeconds}:-${ISTIO_DEFAULTS.readyTimeoutSeconds}}"
   local start=$SECONDS code
@@ -54,12 +80,12 @@ export function sidecarWaitFunction(): string {
   local next_progress=$((start + ${SIDECAR_PROGRESS_SECONDS}))
   echo "kafka-cdk8s: waiting up to \${timeout}s for the istio-proxy sidecar to be ready ($url)"
   while :; do
-    code=$(curl -s -o /dev/null -w '%{http_code}' --connect-timeout 1 --max-time 2 "$url" 2>/dev/null) || true
+    code=$(sidecar_http GET "$url" 2)
     if [ "$code" = 200 ]; then
       echo "kafka-cdk8s: the istio-proxy sidecar is ready after $((SECONDS - start))s"
       return 0
     fi
-    # curl says 000 when nothing answered: the proxy is not listening yet, or hangs.
+    # 000: nothing answered; the proxy is not listening yet, or hangs.
     [ "\${code:-000}" = 000 ] && code='no answer' || code="HTTP $code"
     # SECONDS counts whole seconds, so -gt: never less than the timeout, at most a second more.
     if [ $((SECONDS - start)) -gt "$timeout" ]; then
@@ -77,12 +103,13 @@ export function sidecarWaitFunction(): string {
 
 /**
  * Defines `quit_sidecar`: asks the proxy to exit. Always returns 0: the Pod
- * must end with Kafka's status, whatever the proxy says.
+ * must end with Kafka's status, whatever the proxy says. Needs sidecar_http
+ * (defined with wait_for_sidecar).
  */
 export function sidecarQuitFunction(): string {
   return `quit_sidecar() {
   local url="\${${ISTIO_ENV.quitUrl}:-${ISTIO_DEFAULTS.quitUrl}}" code
-  code=$(curl -s -o /dev/null -w '%{http_code}' -X POST --connect-timeout 2 --max-time 5 "$url" 2>/dev/null) || true
+  code=$(sidecar_http POST "$url" 5)
   case "\${code:-000}" in
     2??) echo "kafka-cdk8s: told the istio-proxy sidecar to quit ($url: HTTP $code)" ;;
     000) echo "kafka-cdk8s: could not tell the istio-proxy sidecar to quit: no answer from $url" >&2 ;;

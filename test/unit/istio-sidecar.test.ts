@@ -1,13 +1,16 @@
 /**
- * The Istio sidecar bash of the start script, run for real (bash + curl) against
+ * The Istio sidecar bash of the start script, run for real against
  * a stand-in for the istio-proxy: a Node HTTP server answering the readiness
  * URL as told and recording quit calls. The script is composed the way the
- * start script composes it, under `set -euo pipefail`.
+ * start script composes it, under `set -euo pipefail`. Every case runs twice: with
+ * curl, and with a PATH that has no curl (as in the apache/kafka image), where the
+ * requests go through bash's /dev/tcp.
  */
-import { describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn as spawnChild } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,6 +63,22 @@ interface Run {
   readonly exit: Promise<{ code: number | null; elapsedMs: number }>;
 }
 
+/** A PATH with only what the script and the test's children use: no curl. */
+function pathWithoutCurl(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'no-curl-'));
+  for (const tool of ['bash', 'sh', 'sleep', 'timeout', 'touch']) {
+    symlinkSync(execFileSync('bash', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(dir, tool));
+  }
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const HTTP_CLIENTS = [
+  { name: 'curl', env: {} as Record<string, string> },
+  { name: 'bash /dev/tcp (no curl in the image)', env: { PATH: pathWithoutCurl() } },
+];
+let clientEnv: Record<string, string> = {};
+
 /** Runs the composed script: wait for the sidecar, then supervise `child`. */
 function runScript(env: Record<string, string>, child: string): Run {
   const script = `set -euo pipefail
@@ -70,7 +89,7 @@ wait_for_sidecar || exit 1
 ${superviseWithSidecar(child)}
 `;
   const started = Date.now();
-  const proc = spawn('bash', ['-c', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawnChild('bash', ['-c', script], { env: { ...process.env, ...env, ...clientEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const waiters: Array<{ pattern: RegExp; resolve: () => void }> = [];
   const onData = (chunk: Buffer): void => {
@@ -115,7 +134,8 @@ function proxyEnv(proxy: FakeProxy, timeoutSeconds = 30): Record<string, string>
 const exitingChild = (ran: string, ended: string, status: number): string =>
   `bash -c 'touch "$1"; echo child-ran; touch "$2"; exit ${status}' child ${JSON.stringify(ran)} ${JSON.stringify(ended)}`;
 
-describe('Istio sidecar start-script functions', { concurrency: true, timeout: 30_000 }, () => {
+for (const client of HTTP_CLIENTS) describe(`Istio sidecar start-script functions, requests by ${client.name}`, { concurrency: true, timeout: 30_000 }, () => {
+  before(() => { clientEnv = client.env; });
   test('defaults are Istio\'s endpoints, and the env var names carry the start script\'s prefix', () => {
     assert.equal(ISTIO_DEFAULTS.readyUrl, 'http://127.0.0.1:15021/healthz/ready');
     assert.equal(ISTIO_DEFAULTS.quitUrl, 'http://127.0.0.1:15020/quitquitquit');
