@@ -6,6 +6,7 @@
  *
  *   npm run bench            # all sizes
  *   npm run bench -- 1000    # chosen sizes
+ *   npm run bench -- --features 1000   # with TLS (cert-manager) and external access through Envoy
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,9 +19,15 @@ interface Sample { ms: number; rssMB: number; objects: number; bytes: number }
 const SELF = new URL(import.meta.url).pathname;
 const CLI = new URL('../bin/kafka-cdk8s.js', import.meta.url).pathname;
 const REPEATS = 3;
+/** Every broker also gets a Certificate, TLS listeners, an Envoy route and a LoadBalancer port. */
+const FEATURES = process.argv.includes('--features');
 
 function benchSpec(brokers: number) {
   return {
+    ...(FEATURES ? {
+      tls: { mode: 'cert-manager' },
+      externalAccess: { type: 'envoy', host: 'kafka.example.com', externalStartingPort: 30000, bootstrapPort: 29092 },
+    } : {}),
     name: 'bench',
     namespace: 'kafka',
     brokerGroups: { default: { storage: [{ name: 'data-0', size: '100Gi' }, { name: 'data-1', size: '100Gi' }] } },
@@ -55,7 +62,7 @@ async function measure(variant: 'kafka' | 'floor' | 'stock', brokers: number): P
 }
 
 function child(variant: string, brokers: number): Sample {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', SELF, '--child', variant, String(brokers)], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', SELF, '--child', variant, String(brokers), ...(FEATURES ? ['--features'] : [])], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`bench child failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
 }
@@ -115,6 +122,7 @@ async function main(): Promise<void> {
       r.cliMs.toFixed(0).padStart(15), r.yamlMB.toFixed(1).padStart(8),
     ].join(' '));
   }
+  if (FEATURES) console.log('(with TLS by cert-manager and external access through Envoy)');
   console.log(`(median of ${REPEATS} fresh processes each. floor: the same objects as raw cdk8s ApiObjects, toJson and our YAML writer;`);
   console.log(' stock: the same with cdk8s\'s own Yaml.stringify, i.e. a plain cdk8s app; CLI: the whole `kafka-cdk8s synth` process, input parsing and file writing included)');
 }

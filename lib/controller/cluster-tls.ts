@@ -29,36 +29,42 @@ export interface ClusterTlsOptions {
 export class ClusterTls {
   constructor(private readonly o: ClusterTlsOptions) {}
 
-  /** One pass; true while something is still to do (the caller looks again soon). */
-  async reconcile(doc: ClusterDocument, nodes: ReadonlyArray<{ readonly state: NodeState; readonly ready: boolean }>): Promise<boolean> {
+  /**
+   * Mode 'provisioned': make missing certificates and renew due ones. Needs only the API
+   * server, so it runs first on every pass: until its own Secret exists, the controller
+   * cannot talk to a TLS listener at all. True while some are left for the next pass.
+   */
+  async provision(doc: ClusterDocument): Promise<boolean> {
+    const tls = doc.tls;
+    if (tls?.mode !== 'provisioned') return false;
+    const result = await provisionCertificates(this.o.kube, {
+      caName: tls.caName,
+      caCommonName: `${this.o.kube.namespace}/${this.o.cluster} Kafka CA`,
+      certificates: desiredCertificates({
+        naming: { name: this.o.cluster, namespace: this.o.kube.namespace, clusterDomain: tls.clusterDomain, ...(tls.externalHost ? { externalHost: tls.externalHost } : {}) },
+        tls,
+        nodes: doc.nodes,
+        operator: true,
+      }),
+      validityMs: durationMs(tls.duration),
+      renewBeforeMs: durationMs(tls.renewBefore),
+      labels: this.o.labels,
+      limit: ISSUE_PER_PASS,
+    });
+    if (result.caCreated) await this.o.event('Normal', 'CertificateAuthorityCreated', `Created the cluster's CA in Secret ${tls.caName}`);
+    for (const i of result.issued) {
+      this.o.log.info('Issued a certificate', { secret: i.secretName, reason: i.reason });
+      await this.o.event('Normal', 'CertificateIssued', `${i.secretName}: ${i.reason}`);
+    }
+    return result.deferred > 0;
+  }
+
+  /** Gets renewed certificates served; true while some broker does not serve its Secret's yet. */
+  async reload(doc: ClusterDocument, nodes: ReadonlyArray<{ readonly state: NodeState; readonly ready: boolean }>): Promise<boolean> {
     const tls = doc.tls;
     if (!tls) return false;
-    let busy = false;
-    if (tls.mode === 'provisioned') {
-      const result = await provisionCertificates(this.o.kube, {
-        caName: tls.caName,
-        caCommonName: `${this.o.kube.namespace}/${this.o.cluster} Kafka CA`,
-        certificates: desiredCertificates({
-          naming: { name: this.o.cluster, namespace: this.o.kube.namespace, clusterDomain: tls.clusterDomain, ...(tls.externalHost ? { externalHost: tls.externalHost } : {}) },
-          tls,
-          nodes: doc.nodes,
-          operator: true,
-        }),
-        validityMs: durationMs(tls.duration),
-        renewBeforeMs: durationMs(tls.renewBefore),
-        labels: this.o.labels,
-        limit: ISSUE_PER_PASS,
-      });
-      if (result.caCreated) await this.o.event('Normal', 'CertificateAuthorityCreated', `Created the cluster's CA in Secret ${tls.caName}`);
-      for (const i of result.issued) {
-        this.o.log.info('Issued a certificate', { secret: i.secretName, reason: i.reason });
-        await this.o.event('Normal', 'CertificateIssued', `${i.secretName}: ${i.reason}`);
-      }
-      busy = result.deferred > 0;
-    }
     const brokers: TlsBroker[] = nodes.filter((n) => n.state.roles.includes('broker'))
       .map((n) => ({ state: n.state, ready: n.ready, secretName: names.nodeTlsSecret(tls, n.state) }));
-    const pending = await this.o.reloader.reconcile(brokers);
-    return busy || pending > 0;
+    return (await this.o.reloader.reconcile(brokers)) > 0;
   }
 }

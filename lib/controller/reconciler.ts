@@ -96,6 +96,7 @@ export class ClusterReconciler {
     const { log } = this.o;
     const desired = this.desiredNodes();
     const doc = this.clusterDocument();
+    const provisioning = doc?.tls && this.o.tls ? await this.tlsStep('certificates', () => this.o.tls!.provision(doc)) : false;
     const stored = await this.o.state.load();
     const quorum = await this.o.kafka.describeQuorum().catch((err: Error) => {
       log.warn('DescribeQuorum failed', { err });
@@ -199,8 +200,9 @@ export class ClusterReconciler {
       }
     }
 
-    // 6. TLS: certificates made or renewed, and renewed ones served live.
-    const tlsBusy = doc?.tls && this.o.tls ? await this.reconcileTls(doc, desired, running) : false;
+    // 6. TLS: renewed certificates served live.
+    const reloading = doc?.tls && this.o.tls ? await this.tlsStep('reload', () => this.o.tls!.reload(doc, this.runningNodes(desired, running))) : false;
+    const tlsBusy = provisioning || reloading;
 
     // 7. Status.
     await this.checkDrift(desired, pairs);
@@ -231,16 +233,20 @@ export class ClusterReconciler {
     return { requeueAfterMs: acted ? 50 : busy ? 500 : tlsBusy ? TLS_RETRY_MS : 10_000, status };
   }
 
-  /** Runs the TLS duties on the running nodes (as they run, not as desired); never fails the pass. */
-  private async reconcileTls(doc: ClusterDocument, desired: Map<string, DesiredNode>, running: Map<string, PodObject>): Promise<boolean> {
-    const nodes = [...desired.values()].flatMap((d) => {
+  /** The nodes as they run (not as desired), with their readiness. */
+  private runningNodes(desired: Map<string, DesiredNode>, running: Map<string, PodObject>) {
+    return [...desired.values()].flatMap((d) => {
       const pod = running.get(d.state.name);
       return pod ? [{ state: readNodeState(pod), ready: isReady(pod) }] : [];
     });
+  }
+
+  /** A TLS duty never fails the pass: it is logged and tried again soon. */
+  private async tlsStep(what: string, step: () => Promise<boolean>): Promise<boolean> {
     try {
-      return await this.o.tls!.reconcile(doc, nodes);
+      return await step();
     } catch (err) {
-      this.o.log.warn('TLS step failed; will retry', { err });
+      this.o.log.warn(`TLS ${what} failed; will retry`, { err });
       return true;
     }
   }

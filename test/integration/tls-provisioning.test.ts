@@ -22,6 +22,9 @@ import { secretDataBase64 } from '../../lib/tls/secret-layout.js';
 import { provisionCertificates } from '../../lib/controller/certificates.js';
 import { KubeClient } from '../../lib/controller/adapters/kube/client.js';
 import { KubeConnection } from '../../lib/controller/adapters/kube/connection.js';
+import { ClusterTls } from '../../lib/controller/cluster-tls.js';
+import { createLogger } from '../../lib/controller/observability/log.js';
+import { parseClusterDocument, renderClusterDocument } from '../../lib/render/cluster-document.js';
 import { applyManifests, kubeRequest } from '../support/kube-apply.js';
 import { startKubeApiServer, type KubeApiServer } from '../support/kube-server.js';
 
@@ -127,6 +130,26 @@ test('a second run changes nothing; a tampered, missing or due certificate is is
   assert.equal(result.issued.length, 2, 'at most the limit per call');
   assert.ok(result.deferred >= 1, 'the rest is left for the next call');
   assert.match(result.issued[0]!.reason, /expires on .*: renewing/);
+});
+
+test('the controller\'s pass makes a missing node Secret from the cluster document, as its ServiceAccount', async () => {
+  assert.equal((await kubeRequest(kube.client, 'DELETE', `/api/v1/namespaces/${NS}/secrets/tls-broker-2-tls`)).statusCode, 200);
+  const doc = parseClusterDocument(renderClusterDocument(model), 'document');
+  const events: string[] = [];
+  const kubeAsController = new KubeClient(KubeConnection.fromKubeconfig(kubeconfig), NS);
+  const tls = new ClusterTls({
+    cluster: model.name,
+    kube: kubeAsController,
+    log: createLogger({ level: 'error' }),
+    labels: { 'kafka-cdk8s.io/cluster': model.name },
+    event: async (type, reason, message) => { events.push(`${type} ${reason}: ${message}`); },
+    reloader: undefined as never, // not used by provision()
+  });
+  assert.equal(await tls.provision(doc), false, 'nothing left for a next pass');
+  assert.deepEqual(events, ['Normal CertificateIssued: tls-broker-2-tls: Secret tls-broker-2-tls does not exist']);
+  const leaf = new X509Certificate((await secret('tls-broker-2-tls')).text('tls.crt'));
+  assert.ok(leaf.verify(new X509Certificate((await secret('tls-ca')).text('tls.crt')).publicKey));
+  assert.match(leaf.subjectAltName ?? '', /DNS:tls-bootstrap\.kafka-tls\.svc\.cluster\.local/);
 });
 
 test('the controller may not read other Secrets; the command refuses a cluster whose certificates it does not make', async () => {
