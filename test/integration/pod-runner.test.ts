@@ -116,6 +116,8 @@ describe('the pod runner', ONCE, () => {
         const ready = p.status.conditions.find((c: { type: string }) => c.type === 'Ready')?.status;
         return status?.restartCount === 1 && ready === 'True' ? p : undefined;
       }, 120_000);
+      // The watch may deliver that last change a moment after the GET saw it.
+      await waitFor('the watch to see Ready again', async () => (readiness.at(-1) === 'True' ? true : undefined), 10_000);
       assert.deepEqual(readiness, ['False', 'True'], 'Ready=False while down, then True when the port answers again');
 
       const status = pod.status.containerStatuses[0];
