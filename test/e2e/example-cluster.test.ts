@@ -14,6 +14,7 @@ import { applyManifests, kubeRequest } from '../support/kube-apply.js';
 import { startKubeApiServer, type KubeApiServer } from '../support/kube-server.js';
 import { PodRunner, restartBrokersWithoutController, waitForPodsReady } from '../support/pod-runner.js';
 import { EXAMPLE_FILE } from '../support/synth.js';
+import { createTopicsAndWait } from '../support/topics.js';
 
 const NAMESPACE = 'kafka';
 const BROKERS = ['demo-broker-0', 'demo-broker-1', 'demo-broker-2'];
@@ -76,7 +77,7 @@ test('the brokers form one KRaft cluster with the ids, racks and disks of the sp
 test('a topic with RF=3 takes messages with acks=all and serves them back', async () => {
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic: 'orders', numPartitions: 3, replicationFactor: 3 }] });
+  await createTopicsAndWait(admin, [{ topic: 'orders', numPartitions: 3, replicationFactor: 3 }]);
   const meta = await admin.fetchTopicMetadata({ topics: ['orders'] });
   await admin.disconnect();
   for (const p of meta.topics[0]!.partitions) assert.equal(p.replicas.length, 3);

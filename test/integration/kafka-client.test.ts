@@ -12,6 +12,7 @@ import { KafkaProtocolError } from '../../lib/controller/adapters/kafka/errors.j
 import { CONFIG_SOURCES, DescribeQuorum, IncrementalAlterConfigs } from '../../lib/controller/adapters/kafka/requests.js';
 import { startKafkaCluster, type KafkaCluster } from '../support/kafka-cluster.js';
 import { eventually } from '../support/wait.js';
+import { createTopicsAndWait } from '../support/topics.js';
 
 const { Kafka, logLevel, ConfigResourceTypes } = kafkajs;
 const SOURCE = (name: (typeof CONFIG_SOURCES)[number]): number => CONFIG_SOURCES.indexOf(name);
@@ -51,7 +52,7 @@ describe('kafkajs against the pinned Kafka', () => {
   });
 
   it('createTopics RF=3 and metadata shows 3 replicas, full ISR and a leader per partition', async () => {
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: 'rf3', numPartitions: 3, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }] });
+    await createTopicsAndWait(admin, [{ topic: 'rf3', numPartitions: 3, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }]);
     const md = await admin.fetchTopicMetadata({ topics: ['rf3'] });
     const parts = md.topics[0]!.partitions;
     assert.equal(parts.length, 3);
@@ -148,7 +149,7 @@ describe('kafkajs against the pinned Kafka', () => {
   });
 
   it('alterPartitionReassignments moves a replica; listPartitionReassignments sees the move', async () => {
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: 'moving', replicaAssignment: [{ partition: 0, replicas: [0, 1] }] }] });
+    await createTopicsAndWait(admin, [{ topic: 'moving', replicaAssignment: [{ partition: 0, replicas: [0, 1] }] }]);
     const producer = kafka.producer();
     await producer.connect();
     await producer.send({ topic: 'moving', acks: -1, messages: Array.from({ length: 50 }, (_, i) => ({ value: `m${i}` })) });

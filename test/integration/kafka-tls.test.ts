@@ -29,6 +29,7 @@ import { issueAsCertManager, issueWithOpenssl, writeSecretDir, type OpensslIssue
 import { startKafkaCluster, type KafkaCluster } from '../support/kafka-cluster.js';
 import { ONCE } from '../support/once.js';
 import { eventually, sleep } from '../support/wait.js';
+import { createTopicsAndWait } from '../support/topics.js';
 
 const { Kafka, logLevel } = kafkajs;
 type KafkaSsl = NonNullable<ConstructorParameters<typeof Kafka>[0]['ssl']>;
@@ -90,10 +91,7 @@ async function createTopic(kafka: InstanceType<typeof Kafka>, topic: string): Pr
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [{ topic, replicaAssignment: [{ partition: 0, replicas: [0, 1] }, { partition: 1, replicas: [1, 0] }], configEntries: [{ name: 'min.insync.replicas', value: '2' }] }],
-    });
+    await createTopicsAndWait(admin, [{ topic, replicaAssignment: [{ partition: 0, replicas: [0, 1] }, { partition: 1, replicas: [1, 0] }], configEntries: [{ name: 'min.insync.replicas', value: '2' }] }]);
   } finally {
     await admin.disconnect();
   }

@@ -30,6 +30,7 @@ import { PodRunner, restartBrokersWithoutController, waitForPodsReady } from '..
 import { tailFile } from '../support/kafka-process.js';
 import { eventually, sleep } from '../support/bed-cluster.js';
 import { ONCE } from '../support/once.js';
+import { createTopicsAndWait } from '../support/topics.js';
 
 const NAMESPACE = 'quorum';
 const CONTROLLER_IDS = [9000, 9001, 9002];
@@ -125,7 +126,7 @@ describe('the start script and probes on real Kafka', ONCE, () => {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      await admin.createTopics({ waitForLeaders: true, topics: [{ topic: 'before-wipe-a', numPartitions: 3 }, { topic: 'before-wipe-b', numPartitions: 1 }] });
+      await createTopicsAndWait(admin, [{ topic: 'before-wipe-a', numPartitions: 3 }, { topic: 'before-wipe-b', numPartitions: 1 }]);
       const before = await ours.describeQuorum();
       const topicsBefore = await partitionCounts(admin);
       assert.equal(topicsBefore.get('before-wipe-a'), 3);
@@ -181,7 +182,7 @@ describe('the start script and probes on real Kafka', ONCE, () => {
     let polling = true;
     let poller: Promise<void> | undefined;
     try {
-      await admin.createTopics({ waitForLeaders: true, topics: [{ topic: 'load', numPartitions: 6, replicationFactor: 3 }] });
+      await createTopicsAndWait(admin, [{ topic: 'load', numPartitions: 6, replicationFactor: 3 }]);
       loop = produce(producer, 'load', load);
       await eventually('load flowing and the broker in sync', async () =>
         load.acked > 100 && (await inEveryIsr(admin, victim)) ? true : undefined, 60_000);

@@ -110,13 +110,8 @@ export async function startBedCluster(spec: Record<string, unknown>): Promise<Be
         await applyManifests(kube.client, objects, { fieldManager: 'gitops' });
       },
       async createTopic(topic, partitions) {
-        await admin!.createTopics([{ name: topic, partitions, replicationFactor: 3 }]);
-        // Not kafkajs's waitForLeaders: it gives up on UNKNOWN_TOPIC_OR_PARTITION while the
-        // new topic is still on its way to a broker's metadata.
-        await eventually(`leaders for every partition of ${topic}`, async () => {
-          const [t] = await admin!.describeTopics([topic]);
-          return t && t.partitions.length === partitions && t.partitions.every((p) => p.leader >= 0) ? true : undefined;
-        }, 60_000);
+        // Our adapter waits for every partition's leader itself (not kafkajs's flaky wait).
+        await admin!.createTopics([{ name: topic, partitions, replicationFactor: 3 }], { timeoutMs: 60_000 });
       },
       startController: (opts = {}) => ControllerProcess.start({
         kube: kube.client, server: kube.url, caData: kube.caData, namespace, cluster: name, bootstrap, ...opts,

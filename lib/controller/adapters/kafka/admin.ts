@@ -294,7 +294,9 @@ class KafkaAdminImpl implements KafkaAdmin {
     await (
       await this.kjs()
     ).createTopics({
-      waitForLeaders: opts.waitForLeaders ?? true,
+      // Not kafkajs's own wait: it gives up on UNKNOWN_TOPIC_OR_PARTITION while a new topic
+      // is still on its way to the broker's metadata.
+      waitForLeaders: false,
       timeout: opts.timeoutMs,
       topics: topics.map((t) => ({
         topic: t.name,
@@ -304,6 +306,22 @@ class KafkaAdminImpl implements KafkaAdmin {
         configEntries: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
       })),
     });
+    if (opts.waitForLeaders ?? true) await this.waitForLeaders(topics.map((t) => t.name), opts.timeoutMs ?? 30_000);
+  }
+
+  /** Until every partition of the topics has a leader in metadata. */
+  private async waitForLeaders(names: readonly string[], timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const described = await this.describeTopics([...names]).catch(() => []);
+      const led = names.every((name) => {
+        const t = described.find((d) => d.name === name);
+        return t !== undefined && t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0);
+      });
+      if (led) return;
+      if (Date.now() > deadline) throw new Error(`topics ${names.join(', ')} have no leader for every partition after ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   }
 
   async deleteTopics(topics: string[]): Promise<void> {
