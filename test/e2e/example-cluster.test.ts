@@ -77,9 +77,13 @@ test('the brokers form one KRaft cluster with the ids, racks and disks of the sp
 test('a topic with RF=3 takes messages with acks=all and serves them back', async () => {
   const admin = kafka.admin();
   await admin.connect();
-  await createTopicsAndWait(admin, [{ topic: 'orders', numPartitions: 3, replicationFactor: 3 }]);
-  const meta = await admin.fetchTopicMetadata({ topics: ['orders'] });
-  await admin.disconnect();
+  let meta;
+  try {
+    await createTopicsAndWait(admin, [{ topic: 'orders', numPartitions: 3, replicationFactor: 3 }]);
+    meta = await admin.fetchTopicMetadata({ topics: ['orders'] });
+  } finally {
+    await admin.disconnect();
+  }
   for (const p of meta.topics[0]!.partitions) assert.equal(p.replicas.length, 3);
   await produceAndConsume(kafka, 'orders', 30);
 });
@@ -109,26 +113,34 @@ test('a broker Pod deleted and recreated from its ConfigMap comes back with its 
 });
 
 async function produceAndConsume(client: Kafka, topic: string, count: number, alreadyThere = 0): Promise<void> {
+  // Clients are always disconnected: a consumer left running after a failure keeps the test
+  // process alive (rejoining forever), and the whole run would hang.
   const producer = client.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   const sent = Array.from({ length: count }, (_, i) => `message-${alreadyThere + i}`);
-  await producer.send({ topic, acks: -1, messages: sent.map((value, i) => ({ key: String(i), value })) });
-  await producer.disconnect();
+  try {
+    await producer.send({ topic, acks: -1, messages: sent.map((value, i) => ({ key: String(i), value })) });
+  } finally {
+    await producer.disconnect();
+  }
   const consumer = client.consumer({ groupId: `e2e-${Date.now()}` });
   await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
   const seen = new Set<string>();
   const total = alreadyThere + count;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`consumed ${seen.size} of ${total} messages`)), 90_000);
-    void consumer.run({
-      eachMessage: async ({ message }) => {
-        seen.add(message.value!.toString());
-        if (seen.size >= total) { clearTimeout(timer); resolve(); }
-      },
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`consumed ${seen.size} of ${total} messages`)), 90_000);
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          seen.add(message.value!.toString());
+          if (seen.size >= total) { clearTimeout(timer); resolve(); }
+        },
+      });
     });
-  });
-  await consumer.disconnect();
+  } finally {
+    await consumer.disconnect();
+  }
   for (const value of sent) assert.ok(seen.has(value), value);
 }
 
