@@ -197,14 +197,17 @@ describe('KRaft operations end to end', ONCE, () => {
       const v = await voters();
       return v.length === 3 && (await gone(leaving[0]!)) && (await gone(leaving[1]!));
     });
+    // The next proofs start from this spec even if an assertion below fails.
+    spec = shrunk;
     assert.deepEqual((await voters()).map((v) => v.id), keep);
     assert.ok(!leaving.includes((await bed.admin.describeQuorum()).leaderId), 'a controller that stays leads');
     assert.ok((await events('SteppingDown')).some((e) => e.message.includes(`controller ${leader}`)), 'the active controller stepped down first');
-    assert.equal((await events('VoterRemoved')).length >= 2, true);
+    // Events are best effort: a kill -9 between a removal and its Event loses the Event (the
+    // voters above are the proof); at least one of the two is recorded.
+    assert.ok((await events('VoterRemoved')).length >= 1, 'VoterRemoved Events');
     // Claims are kept unless the spec marks them deleteClaim.
     const pvc = await kubeRequest(bed.kube.client, 'GET', `/api/v1/namespaces/${NAMESPACE}/persistentvolumeclaims/${controllerName(leaving[0]!)}-data-0`);
     assert.equal(pvc.statusCode, 200);
-    spec = shrunk;
     await eventually('every node up to date', () => bed.upToDate(shrunk), 60_000);
     await checkMetadataKept();
     process.stdout.write(`# 5 → 3 controllers (${leaving.join(', ')} left, ${leader} was active): ${kills} kill -9 of the controller\n`);
