@@ -37,8 +37,9 @@ import type { ControllerMetrics } from './observability/metrics.js';
 import type { Logger } from './observability/log.js';
 import type { ClusterStatus, StateStore } from './state.js';
 import type { ClusterTls } from './cluster-tls.js';
+import { eventRecorder, type RecordEvent } from './events.js';
 
-export const COMPONENT = 'kafka-cdk8s-controller';
+export { COMPONENT } from './events.js';
 /** How long a live change may take to show on every broker (Kafka applies it from the metadata log). */
 const READ_BACK_TIMEOUT_MS = 10_000;
 /** Answers to a voter change after which DescribeQuorum, not the answer, says what happened. */
@@ -90,7 +91,11 @@ export class ClusterReconciler {
   private driftCheckedAt = 0;
   private driftKey = '';
 
-  constructor(private readonly o: ReconcilerOptions) {}
+  private readonly recordEvent: RecordEvent;
+
+  constructor(private readonly o: ReconcilerOptions) {
+    this.recordEvent = eventRecorder(o.kube, o.log);
+  }
 
   async reconcile(): Promise<ReconcileOutcome> {
     const { log } = this.o;
@@ -201,7 +206,7 @@ export class ClusterReconciler {
     }
 
     // 6. TLS: renewed certificates served live.
-    const reloading = doc?.tls && this.o.tls ? await this.tlsStep('reload', () => this.o.tls!.reload(doc, this.runningNodes(desired, running))) : false;
+    const reloading = doc?.tls && this.o.tls ? await this.tlsStep('reload', () => this.o.tls!.reload(doc, runningNodes(pairs, running))) : false;
     const tlsBusy = provisioning || reloading;
 
     // 7. Status.
@@ -231,14 +236,6 @@ export class ClusterReconciler {
     const acted = recreated > 0 || ['begin', 'delete', 'create', 'finish'].includes(step.kind) || changing;
     const busy = step.kind !== 'idle' || upToDate < desired.size || quorumStep.kind === 'wait' || featureStep.kind === 'wait';
     return { requeueAfterMs: acted ? 50 : busy ? 500 : tlsBusy ? TLS_RETRY_MS : 10_000, status };
-  }
-
-  /** The nodes as they run (not as desired), with their readiness. */
-  private runningNodes(desired: Map<string, DesiredNode>, running: Map<string, PodObject>) {
-    return [...desired.values()].flatMap((d) => {
-      const pod = running.get(d.state.name);
-      return pod ? [{ state: readNodeState(pod), ready: isReady(pod) }] : [];
-    });
   }
 
   /** A TLS duty never fails the pass: it is logged and tried again soon. */
@@ -602,14 +599,10 @@ export class ClusterReconciler {
     this.lastStatus = text;
   }
 
-  private async event(involved: { apiVersion: string; kind: string; name: string; uid?: string }, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
-    try {
-      await this.o.kube.createEvent({ involved, type, reason, message, component: COMPONENT });
-    } catch (err) {
-      // Events are for people; failing to record one must not stop a roll.
-      this.o.log.warn('Could not record an Event', { reason, err });
-    }
+  private event(...args: Parameters<RecordEvent>): Promise<void> {
+    return this.recordEvent(...args);
   }
+
 }
 
 /** The listener other controllers reach a controller at: the first of its controller.listener.names. */
@@ -646,3 +639,8 @@ export function isReady(pod: PodObject | undefined): boolean {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The nodes as they run (their Pods' state, read once in step 2), with their readiness. */
+function runningNodes(pairs: readonly NodePair[], running: ReadonlyMap<string, PodObject>) {
+  return pairs.flatMap((p) => (p.running ? [{ state: p.running, ready: isReady(running.get(p.running.name)) }] : []));
+}

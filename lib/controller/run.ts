@@ -12,9 +12,10 @@ import { createKafkaAdmin } from './adapters/kafka/admin.js';
 import { Informer } from './informer.js';
 import { LeaderLease } from './lease.js';
 import { createControllerMetrics, createLogger, startHttpServer, type Logger } from './observability/index.js';
-import { ClusterReconciler, COMPONENT } from './reconciler.js';
+import { ClusterReconciler } from './reconciler.js';
+import { eventRecorder } from './events.js';
 import { StateStore } from './state.js';
-import { clusterLabels, LABEL_CLUSTER, LABEL_COMPONENT } from '../render/metadata.js';
+import { clusterLabels, LABEL_CLUSTER, LABEL_COMPONENT, names } from '../render/metadata.js';
 import { kafkajsTlsFiles, readTlsFiles, tlsFilesSocketFactory } from './adapters/kafka/tls-files.js';
 import { ClusterTls } from './cluster-tls.js';
 import { TlsReloader } from './tls-reload.js';
@@ -108,14 +109,8 @@ async function reconcileWhileLeading({ o, log, metrics, kube, lease, signal, onL
     requestTimeoutMs: 10_000,
     ...(o.tlsDir ? { socketFactory: tlsFilesSocketFactory(o.tlsDir), kafkajs: { ssl: kafkajsTlsFiles(o.tlsDir) } } : {}),
   });
-  const event = async (involved: { apiVersion: string; kind: string; name: string }, type: 'Normal' | 'Warning', reason: string, message: string) => {
-    try {
-      await kube.createEvent({ involved, type, reason, message, component: COMPONENT });
-    } catch (err) {
-      log.warn('Could not record an Event', { reason, err });
-    }
-  };
-  const stateName = `${o.cluster}-operator-state`;
+  const event = eventRecorder(kube, log);
+  const stateName = names.operatorState({ name: o.cluster });
   const tls = new ClusterTls({
     cluster: o.cluster,
     kube,

@@ -101,7 +101,7 @@ export const names = {
   /** The cluster document (render/cluster-document.ts): the spec's nodes, Kafka version and metadata.version hold. */
   clusterDocument: (cluster: Pick<ClusterModel, 'name'>) => `${cluster.name}-cluster`,
   /** The ConfigMap the runtime controller keeps its state in (it creates it; not in Git). */
-  operatorState: (cluster: ClusterModel) => `${cluster.name}-operator-state`,
+  operatorState: (cluster: Pick<ClusterModel, 'name'>) => `${cluster.name}-operator-state`,
   /** A node's TLS Secret: the spec's template with the node's name. */
   nodeTlsSecret: (tls: Pick<TlsModel, 'secretName'>, node: Pick<KafkaNodeModel, 'name'>) => tls.secretName.replaceAll('{node}', node.name),
 };
